@@ -1,0 +1,1 @@
+"""TherapyBridge: recorded therapy sessions → speaker-attributed transcripts, notes and safety flags."""

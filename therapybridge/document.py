@@ -1,0 +1,131 @@
+"""The session document: the contract `GET /api/sessions/{id}` and `process --json` produce.
+
+Fields may be added; none of the contract's fields may be renamed or dropped (see
+docs/ARCHITECTURE.md, section 5). All times are seconds in the original upload's timeline.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Status = Literal[
+    "uploading",
+    "queued",
+    "preprocessing",
+    "transcribing",
+    "diarizing",
+    "merging",
+    "extracting_notes",
+    "saving",
+    "processed",
+    "failed",
+    "cancelled",
+]
+FINAL_STATUSES: frozenset[str] = frozenset({"processed", "failed", "cancelled"})
+Role = Literal["therapist", "client"]
+RiskType = Literal[
+    "suicidal_ideation", "self_harm", "harm_to_others", "substance_use", "abuse_or_neglect"
+]
+Severity = Literal["low", "moderate", "high"]
+UNKNOWN_SPEAKER = "Unknown"
+
+
+class Word(BaseModel):
+    start: float
+    end: float
+    word: str
+    speaker: str = UNKNOWN_SPEAKER
+    probability: float = 1.0
+
+
+class Segment(BaseModel):
+    start: float
+    end: float
+    speaker: str = UNKNOWN_SPEAKER
+    role: Role | None = None
+    text: str
+    words: list[Word] = Field(default_factory=list)
+
+
+class SpeakerTurn(BaseModel):
+    start: float
+    end: float
+    speaker: str
+
+
+class Speaker(BaseModel):
+    label: str
+    role: Role | None = None
+    talk_seconds: float = 0.0
+    name: str | None = None  # a display name the clinician may set; never logged
+
+
+class Strategy(BaseModel):
+    name: str
+    category: str
+    status: Literal["introduced", "practiced", "reviewed"] = "introduced"
+    context: str = ""
+
+
+class ActionItem(BaseModel):
+    task: str
+    category: str  # homework, referral, safety, follow-up
+    details: str = ""
+
+
+class RiskFlag(BaseModel):
+    type: RiskType
+    severity: Severity
+    quote: str
+    start: float
+    end: float
+    speaker: str
+    rationale: str = ""
+    source: Literal["local", "llm"] = "local"
+
+
+class Denial(BaseModel):
+    type: RiskType
+    quote: str
+    start: float
+    end: float
+    speaker: str
+
+
+class ExtractedNotes(BaseModel):
+    key_topics: list[str] = Field(default_factory=list)
+    patient_mood: str = ""
+    strategies: list[Strategy] = Field(default_factory=list)
+    action_items: list[ActionItem] = Field(default_factory=list)
+    risk_flags: list[RiskFlag] = Field(default_factory=list)
+    documented_denials: list[Denial] = Field(default_factory=list)
+    therapist_notes: str = ""
+    patient_summary: str = ""
+    analytics: dict[str, float | int | None] = Field(default_factory=dict)
+    provider: str = "local"
+    provider_message: str | None = None
+
+
+class SessionDocument(BaseModel):
+    id: str
+    patient_id: str | None = None
+    therapist_id: str | None = None
+    status: Status = "queued"
+    progress: int = 0
+    error: str | None = None
+    audio_filename: str = ""
+    duration_seconds: float | None = None
+    language: str | None = None
+    diarization: Literal["ok", "unavailable", "pending"] = "pending"
+    speakers: list[Speaker] = Field(default_factory=list)
+    speaker_turns: list[SpeakerTurn] = Field(default_factory=list)
+    transcript_segments: list[Segment] = Field(default_factory=list)
+    transcript_text: str = ""
+    extracted_notes: ExtractedNotes | None = None
+    timings: dict[str, float] = Field(default_factory=dict)
+    processed_at: datetime | None = None
+    created_at: datetime | None = None
+    session_date: str | None = None

@@ -1,0 +1,155 @@
+"""What the workflow and its activities pass each other: small dataclasses and blob references.
+
+Nothing here may carry audio or a transcript: Temporal history keeps every payload, so payloads stay
+small (references into the blob store and counts) and hold no patient text.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Activity names (workers register functions under these; the workflow calls them by name so that it
+# never imports model code).
+VALIDATE = "validate"
+PREPROCESS = "preprocess"
+TRANSCRIBE_WINDOW = "transcribe_window"
+DIARIZE = "diarize"
+MERGE = "merge"
+NOTES = "notes"
+SAVE = "save"
+MARK_FINISHED = "mark_finished"
+CLEANUP = "cleanup"
+
+# Error types (ApplicationError.type) that no retry can fix.
+INVALID_AUDIO = "InvalidAudio"
+NO_SPEECH = "NoSpeech"
+PROVIDER_AUTH = "ProviderAuthError"
+PROVIDER_BAD_REQUEST = "ProviderBadRequest"
+CONFIGURATION = "ConfigurationError"
+NON_RETRYABLE = [INVALID_AUDIO, NO_SPEECH, PROVIDER_AUTH, PROVIDER_BAD_REQUEST, CONFIGURATION]
+
+
+@dataclass
+class SessionInput:
+    session_id: str
+    upload_ref: str  # blob key of the original upload
+    audio_filename: str  # the name shown to the user; stays out of logs and history text
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    patient_id: str | None = None
+    therapist_id: str | None = None
+
+
+@dataclass
+class ValidateResult:
+    duration_seconds: float
+    format_name: str
+
+
+@dataclass
+class PreprocessResult:
+    audio_ref: str  # 16 kHz mono WAV
+    vad_ref: str  # speech regions (JSON)
+    duration_seconds: float
+    speech_seconds: float
+    windows: list[list[float]]  # [start, end] transcription windows cut at silences
+
+
+@dataclass
+class WindowRequest:
+    session_id: str
+    audio_ref: str
+    vad_ref: str
+    index: int
+    start: float
+    end: float
+
+
+@dataclass
+class WindowResult:
+    index: int
+    ref: str  # blob with the window's segments and words
+    words: int
+    language: str
+    seconds: float  # processing time
+
+
+@dataclass
+class DiarizeRequest:
+    session_id: str
+    audio_ref: str
+    vad_ref: str
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    therapist_id: str | None = None
+
+
+@dataclass
+class DiarizeResult:
+    ref: str  # blob with speaker turns
+    num_speakers: int
+    seconds: float
+
+
+@dataclass
+class MergeRequest:
+    session_id: str
+    window_refs: list[str]
+    diarization_ref: str | None  # None: diarization unavailable
+    therapist_id: str | None = None
+
+
+@dataclass
+class MergeResult:
+    ref: str  # blob with the attributed transcript (segments, speakers, turns)
+    segments: int
+    speakers: int
+    language: str
+
+
+@dataclass
+class NotesRequest:
+    session_id: str
+    merged_ref: str
+
+
+@dataclass
+class NotesResult:
+    ref: str
+    risk_flags: int
+    provider: str
+
+
+@dataclass
+class SaveRequest:
+    session: SessionInput
+    status: str
+    merged_ref: str | None = None
+    notes_ref: str | None = None
+    duration_seconds: float | None = None
+    diarization: str = "pending"
+    error: str | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class StageTiming:
+    stage: str
+    seconds: float
+
+
+@dataclass
+class Progress:
+    session_id: str
+    status: str
+    progress: int
+    message: str
+    stage_timings: dict[str, float] = field(default_factory=dict)
+    started_at: str | None = None
+    updated_at: str | None = None
+    estimated_time_remaining: float | None = None
+    error: str | None = None
+    windows_total: int = 0
+    windows_done: int = 0

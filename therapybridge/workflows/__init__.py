@@ -1,0 +1,5 @@
+"""Temporal workflows (deterministic orchestration only)."""
+
+from therapybridge.workflows.session import SessionWorkflow
+
+__all__ = ["SessionWorkflow"]

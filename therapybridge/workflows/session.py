@@ -1,0 +1,243 @@
+"""SessionWorkflow: one execution per session, nothing but orchestration.
+
+validate → preprocess → [transcribe windows ‖ diarize] → merge → notes → save.
+Activities are called by name so this module imports no model or database code; payloads are blob
+references and counts (see therapybridge.messages).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, CancelledError
+
+with workflow.unsafe.imports_passed_through():
+    from therapybridge import messages as m
+
+T = TypeVar("T")
+
+# Progress bands from the design (docs/ARCHITECTURE.md §4).
+PARALLEL_START, PARALLEL_END = 25, 75
+DIARIZATION_UNAVAILABLE = "speaker diarization unavailable"
+
+
+@workflow.defn(name="SessionWorkflow")
+class SessionWorkflow:
+    def __init__(self) -> None:
+        self._p = m.Progress(session_id="", status="queued", progress=0, message="queued")
+        self._stage_started = 0.0
+        self._windows_seconds: list[float] = []
+        self._windows_finished: set[int] = set()
+        self._diarized = False
+
+    # ------------------------------------------------------------------ queries
+    @workflow.query
+    def progress(self) -> m.Progress:
+        return self._p
+
+    # ------------------------------------------------------------------ run
+    @workflow.run
+    async def run(self, inp: m.SessionInput, config: dict[str, Any] | None = None) -> str:
+        self._config = config or {}
+        self._p.session_id = inp.session_id
+        self._p.started_at = workflow.now().isoformat()
+        self._p.updated_at = self._p.started_at
+        t0 = workflow.time()
+        save = m.SaveRequest(session=inp, status="failed")
+        try:
+            await self._pipeline(inp, save)
+            save.timings["total_s"] = round(workflow.time() - t0, 3)
+            self._set("saving", 95, "saving the session")
+            await self._io(m.SAVE, save, timeout=timedelta(minutes=5))
+            self._record("save", 0.0)
+            self._set("processed", 100, "processed")
+            return "processed"
+        except (asyncio.CancelledError, CancelledError):
+            self._set("cancelled", 100, "cancelled")
+            save.status, save.error = "cancelled", "cancelled by request"
+            await self._finish(save, t0)
+            raise
+        except ActivityError as err:
+            message = _root_message(err)
+            self._p.error = message
+            self._set("failed", 100, message)
+            save.status, save.error = "failed", message
+            await self._finish(save, t0)
+            # Non-retryable: a workflow retry would repeat the same activity failures.
+            raise ApplicationError(message, type="SessionFailed", non_retryable=True) from err
+
+    async def _pipeline(self, inp: m.SessionInput, save: m.SaveRequest) -> None:
+        self._set("queued", 0, "checking the upload")
+        v: m.ValidateResult = await self._io(m.VALIDATE, inp, m.ValidateResult, timeout=timedelta(minutes=10))
+        save.duration_seconds = v.duration_seconds
+        self._record("validate")
+
+        self._set("preprocessing", 2, "converting and normalising audio")
+        pre: m.PreprocessResult = await self._io(
+            m.PREPROCESS, inp, m.PreprocessResult, timeout=timedelta(minutes=60)
+        )
+        self._record("preprocess")
+
+        self._p.windows_total = len(pre.windows)
+        self._windows_seconds = [e - s for s, e in pre.windows]
+        self._set("transcribing", PARALLEL_START, "transcribing and identifying speakers")
+        parallel_t0 = workflow.time()
+        diarize_task = asyncio.ensure_future(self._diarize(inp, pre))
+        window_tasks = [
+            asyncio.ensure_future(self._transcribe_window(inp, pre, i, s, e)) for i, (s, e) in enumerate(pre.windows)
+        ]
+        try:
+            windows: list[m.WindowResult] = await asyncio.gather(*window_tasks)
+        except BaseException:
+            for t in [*window_tasks, diarize_task]:
+                t.cancel()
+            raise
+        save.timings["transcribe_s"] = round(workflow.time() - parallel_t0, 3)
+        if not self._diarized:
+            self._set("diarizing", self._p.progress, "identifying speakers")
+        diar = await diarize_task
+        save.diarization = "ok" if diar is not None else "unavailable"
+        save.timings["diarize_s"] = round(diar.seconds, 3) if diar else 0.0
+        self._record_parallel(workflow.time() - parallel_t0)
+
+        self._set("merging", PARALLEL_END, "attributing words to speakers")
+        merged: m.MergeResult = await self._io(
+            m.MERGE,
+            m.MergeRequest(
+                session_id=inp.session_id,
+                window_refs=[w.ref for w in sorted(windows, key=lambda w: w.index)],
+                diarization_ref=diar.ref if diar else None,
+                therapist_id=inp.therapist_id,
+            ),
+            m.MergeResult,
+            timeout=timedelta(minutes=10),
+        )
+        save.merged_ref = merged.ref
+        self._record("merge")
+
+        self._set("extracting_notes", 80, "writing notes and checking for risk")
+        notes: m.NotesResult = await self._io(
+            m.NOTES, m.NotesRequest(session_id=inp.session_id, merged_ref=merged.ref), m.NotesResult,
+            timeout=timedelta(minutes=15),
+        )
+        save.notes_ref = notes.ref
+        self._record("notes")
+        save.timings.update({f"{k}_s": v for k, v in self._p.stage_timings.items() if f"{k}_s" not in save.timings})
+        save.status = "processed"
+        if diar is None:
+            self._p.message = DIARIZATION_UNAVAILABLE
+
+    # ------------------------------------------------------------------ stages
+    async def _transcribe_window(
+        self, inp: m.SessionInput, pre: m.PreprocessResult, index: int, start: float, end: float
+    ) -> m.WindowResult:
+        result: m.WindowResult = await workflow.execute_activity(
+            m.TRANSCRIBE_WINDOW,
+            m.WindowRequest(inp.session_id, pre.audio_ref, pre.vad_ref, index, start, end),
+            task_queue=self._config.get("gpu_task_queue", "therapybridge-gpu"),
+            result_type=m.WindowResult,
+            start_to_close_timeout=timedelta(minutes=30),
+            heartbeat_timeout=self._heartbeat_timeout(),
+            retry_policy=self._retry(),
+        )
+        self._windows_finished.add(index)
+        self._p.windows_done = len(self._windows_finished)
+        self._update_parallel_progress()
+        return result
+
+    async def _diarize(self, inp: m.SessionInput, pre: m.PreprocessResult) -> m.DiarizeResult | None:
+        """Diarization failing after its retries is not fatal: speakers become `Unknown`."""
+        try:
+            result: m.DiarizeResult = await workflow.execute_activity(
+                m.DIARIZE,
+                m.DiarizeRequest(
+                    inp.session_id, pre.audio_ref, pre.vad_ref, inp.num_speakers, inp.min_speakers,
+                    inp.max_speakers, inp.therapist_id,
+                ),
+                task_queue=self._config.get("gpu_task_queue", "therapybridge-gpu"),
+                result_type=m.DiarizeResult,
+                start_to_close_timeout=timedelta(minutes=60),
+                heartbeat_timeout=self._heartbeat_timeout(),
+                retry_policy=self._retry(),
+            )
+        except ActivityError as err:
+            if isinstance(err.cause, CancelledError):
+                raise
+            workflow.logger.warning("diarization unavailable: %s", type(err.cause).__name__)
+            result = None
+        self._diarized = True
+        self._update_parallel_progress()
+        return result
+
+    async def _finish(self, save: m.SaveRequest, t0: float) -> None:
+        """Record a failed or cancelled outcome; never let this bookkeeping hide the real error."""
+        save.timings["total_s"] = round(workflow.time() - t0, 3)
+        try:
+            await self._io(m.SAVE, save, timeout=timedelta(minutes=5))
+        except ActivityError:
+            workflow.logger.error("could not record the session outcome")
+
+    # ------------------------------------------------------------------ helpers
+    async def _io(self, name: str, arg: Any, result_type: type[T] | None = None, *, timeout: timedelta) -> Any:
+        return await workflow.execute_activity(
+            name,
+            arg,
+            task_queue=self._config.get("io_task_queue", "therapybridge-io"),
+            result_type=result_type,
+            start_to_close_timeout=timeout,
+            heartbeat_timeout=self._heartbeat_timeout(),
+            retry_policy=self._retry(),
+        )
+
+    def _retry(self) -> RetryPolicy:
+        c = self._config
+        return RetryPolicy(
+            initial_interval=timedelta(seconds=c.get("retry_initial_s", 2.0)),
+            backoff_coefficient=c.get("retry_backoff", 2.0),
+            maximum_interval=timedelta(seconds=c.get("retry_max_interval_s", 60.0)),
+            maximum_attempts=int(c.get("retry_max_attempts", 3)),
+            non_retryable_error_types=m.NON_RETRYABLE,
+        )
+
+    def _heartbeat_timeout(self) -> timedelta:
+        return timedelta(seconds=self._config.get("heartbeat_timeout_s", 30.0))
+
+    def _set(self, status: str, percent: int, message: str) -> None:
+        self._p.status = status
+        self._p.progress = max(self._p.progress, percent)  # never backwards
+        self._p.message = message
+        self._p.updated_at = workflow.now().isoformat()
+        self._stage_started = self._stage_started or workflow.time()
+
+    def _record(self, stage: str, seconds: float | None = None) -> None:
+        now = workflow.time()
+        self._p.stage_timings[stage] = round(seconds if seconds is not None else now - self._stage_started, 3)
+        self._stage_started = now
+
+    def _record_parallel(self, seconds: float) -> None:
+        self._p.stage_timings["transcribe_diarize"] = round(seconds, 3)
+        self._stage_started = workflow.time()
+
+    def _update_parallel_progress(self) -> None:
+        total = sum(self._windows_seconds) or 1.0
+        done = sum(self._windows_seconds[i] for i in self._windows_finished) / total
+        span = PARALLEL_END - PARALLEL_START
+        percent = PARALLEL_START + int(span * (0.85 * done + 0.15 * (1.0 if self._diarized else 0.0)))
+        self._p.progress = max(self._p.progress, min(percent, PARALLEL_END))
+        self._p.updated_at = workflow.now().isoformat()
+        if done >= 1.0 and not self._diarized:
+            self._p.status, self._p.message = "diarizing", "identifying speakers"
+
+
+def _root_message(err: BaseException) -> str:
+    """The innermost failure's message: what the user needs to read."""
+    cause: BaseException | None = err
+    while cause is not None and cause.__cause__ is not None:
+        cause = cause.__cause__
+    if isinstance(err, ActivityError) and isinstance(err.cause, ApplicationError):
+        return err.cause.message
+    return str(cause) if cause is not None else "processing failed"
