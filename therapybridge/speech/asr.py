@@ -15,9 +15,9 @@ import numpy as np
 from faster_whisper import WhisperModel
 
 from therapybridge.document import Segment, Word
+from therapybridge.settings import Settings
 from therapybridge.speech.audio import SAMPLE_RATE
 from therapybridge.speech.vad import VAD_OPTIONS
-from therapybridge.settings import Settings
 
 
 class ModelUnavailable(RuntimeError):
@@ -114,7 +114,12 @@ class Transcriber:
                 for w in (seg.words or [])
             ]
             segments.append(
-                Segment(start=round(offset + seg.start, 3), end=round(offset + seg.end, 3), text=seg.text.strip(), words=words)
+                Segment(
+                    start=round(offset + seg.start, 3),
+                    end=round(offset + seg.end, 3),
+                    text=seg.text.strip(),
+                    words=words,
+                )
             )
             if on_progress is not None and duration > 0:
                 on_progress(min(1.0, seg.end / duration))

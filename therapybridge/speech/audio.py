@@ -85,9 +85,7 @@ def probe(path: Path, max_duration_s: float | None = None) -> AudioInfo:
     if duration <= 0.0:
         raise InvalidAudio("the audio has zero duration")
     if max_duration_s is not None and duration > max_duration_s:
-        raise InvalidAudio(
-            f"the recording is {duration / 3600:.1f} h long; the limit is {max_duration_s / 3600:.1f} h"
-        )
+        raise InvalidAudio(f"the recording is {duration / 3600:.1f} h long; the limit is {max_duration_s / 3600:.1f} h")
     _decode_check(path)
     return AudioInfo(
         duration_seconds=duration,
@@ -190,8 +188,8 @@ def load_wav16k(path: Path, start: float = 0.0, end: float | None = None) -> np.
         if w.getframerate() != SAMPLE_RATE or w.getnchannels() != 1 or w.getsampwidth() != 2:
             raise ValueError("expected 16 kHz mono 16-bit PCM")
         total = w.getnframes()
-        first = max(0, int(round(start * SAMPLE_RATE)))
-        last = total if end is None else min(total, int(round(end * SAMPLE_RATE)))
+        first = max(0, round(start * SAMPLE_RATE))
+        last = total if end is None else min(total, round(end * SAMPLE_RATE))
         w.setpos(min(first, total))
         raw = w.readframes(max(0, last - first))
     return np.frombuffer(raw, dtype="<i2").astype(np.float32) / 32768.0

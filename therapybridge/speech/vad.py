@@ -5,6 +5,7 @@ Run once per session (in preprocess); transcription windows and the diarizer bot
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from faster_whisper.vad import VadOptions, get_speech_timestamps
@@ -47,7 +48,7 @@ def plan_windows(regions: list[Region], duration: float, target_s: float = 120.0
         return []
     windows: list[list[float]] = []
     start = 0.0
-    for prev, nxt in zip(regions, regions[1:], strict=False):
+    for prev, nxt in itertools.pairwise(regions):
         cut = (prev[1] + nxt[0]) / 2
         if cut - start >= target_s:
             windows.append([round(start, 3), round(cut, 3)])

@@ -77,9 +77,7 @@ class SessionWorkflow:
         self._record("validate")
 
         self._set("preprocessing", 2, "converting and normalising audio")
-        pre: m.PreprocessResult = await self._io(
-            m.PREPROCESS, inp, m.PreprocessResult, timeout=timedelta(minutes=60)
-        )
+        pre: m.PreprocessResult = await self._io(m.PREPROCESS, inp, m.PreprocessResult, timeout=timedelta(minutes=60))
         self._record("preprocess")
 
         self._p.windows_total = len(pre.windows)
@@ -121,7 +119,9 @@ class SessionWorkflow:
 
         self._set("extracting_notes", 80, "writing notes and checking for risk")
         notes: m.NotesResult = await self._io(
-            m.NOTES, m.NotesRequest(session_id=inp.session_id, merged_ref=merged.ref), m.NotesResult,
+            m.NOTES,
+            m.NotesRequest(session_id=inp.session_id, merged_ref=merged.ref),
+            m.NotesResult,
             timeout=timedelta(minutes=15),
         )
         save.notes_ref = notes.ref
@@ -155,8 +155,13 @@ class SessionWorkflow:
             result: m.DiarizeResult = await workflow.execute_activity(
                 m.DIARIZE,
                 m.DiarizeRequest(
-                    inp.session_id, pre.audio_ref, pre.vad_ref, inp.num_speakers, inp.min_speakers,
-                    inp.max_speakers, inp.therapist_id,
+                    inp.session_id,
+                    pre.audio_ref,
+                    pre.vad_ref,
+                    inp.num_speakers,
+                    inp.min_speakers,
+                    inp.max_speakers,
+                    inp.therapist_id,
                 ),
                 task_queue=self._config.get("gpu_task_queue", "therapybridge-gpu"),
                 result_type=m.DiarizeResult,

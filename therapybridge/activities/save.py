@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from temporalio import activity
+
+from therapybridge import db
+from therapybridge import messages as m
+from therapybridge.activities.common import blobs, log_stage
+from therapybridge.blobs import BlobStore
+from therapybridge.document import ExtractedNotes, Segment, SessionDocument, Speaker, SpeakerTurn
+from therapybridge.domain.transcript import transcript_text
+from therapybridge.settings import get_settings
+
+
+def build_document(req: m.SaveRequest, store: BlobStore) -> SessionDocument:
+    """The session document from the stage artifacts (what exists of them)."""
+    s = req.session
+    doc = SessionDocument(
+        id=s.session_id,
+        patient_id=s.patient_id,
+        therapist_id=s.therapist_id,
+        status=req.status,  # type: ignore[arg-type]
+        progress=100,
+        error=req.error,
+        audio_filename=s.audio_filename,
+        duration_seconds=round(req.duration_seconds, 3) if req.duration_seconds else None,
+        diarization=req.diarization,  # type: ignore[arg-type]
+        timings=req.timings,
+        processed_at=datetime.now(UTC) if req.status == "processed" else None,
+    )
+    if req.merged_ref and store.exists(req.merged_ref):
+        merged = store.read_json(req.merged_ref)
+        doc.language = merged["language"]
+        doc.transcript_segments = [Segment.model_validate(x) for x in merged["segments"]]
+        doc.speakers = [Speaker.model_validate(x) for x in merged["speakers"]]
+        doc.speaker_turns = [SpeakerTurn.model_validate(x) for x in merged["turns"]]
+        doc.transcript_text = transcript_text(doc.transcript_segments, doc.speakers)
+    if req.notes_ref and store.exists(req.notes_ref):
+        doc.extracted_notes = ExtractedNotes.model_validate(store.read_json(req.notes_ref))
+    return doc
+
+
+def apply_retention(session_id: str, status: str, store: BlobStore, retain_audio: bool) -> None:
+    """After a processed session the audio goes (unless retained); the document lives in the
+    database. Failed sessions keep their upload for a retry until the purge schedule removes it."""
+    if status != "processed":
+        return
+    keep = {"merged.json", "notes.json", "diarization.json"}
+    if retain_audio:
+        keep |= {"audio16k.wav"} | {k.rsplit("/", 1)[-1] for k in store.session_keys(session_id) if "/upload" in k}
+    for key in store.session_keys(session_id):
+        if key.split("/", 1)[1] not in keep:
+            store.delete(key)
+
+
+@activity.defn(name=m.SAVE)
+async def save(req: m.SaveRequest) -> None:
+    """Idempotent upsert of the session document (a retried save writes the same row)."""
+    t0 = time.monotonic()
+    store = blobs()
+    doc = build_document(req, store)
+    await db.upsert_session(doc)
+    apply_retention(doc.id, doc.status, store, get_settings().retain_audio)
+    log_stage("save", doc.id, time.monotonic() - t0, status=doc.status)

@@ -1,0 +1,177 @@
+"""Command line: `therapybridge process AUDIO`, plus the service commands.
+
+`process` runs one recording through the real workflow: it starts a local Temporal dev server and
+both workers when nothing answers at TEMPORAL_ADDRESS, shows live progress from the workflow's
+`progress` query, then prints the speaker-attributed transcript and the notes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import sys
+import time
+import uuid
+from pathlib import Path
+
+from temporalio.client import Client, WorkflowFailureError
+
+from therapybridge import db
+from therapybridge import messages as m
+from therapybridge.blobs import BlobStore, upload_key
+from therapybridge.document import SessionDocument
+from therapybridge.settings import get_settings
+from therapybridge.supervisor import Supervisor, queue_has_pollers
+from therapybridge.temporal import connect, query_progress, start_session
+
+
+def _bar(p: m.Progress, elapsed: float, width: int = 30) -> str:
+    filled = int(width * p.progress / 100)
+    eta = ""
+    if 0 < p.progress < 100 and elapsed > 2:
+        eta = f" ~{elapsed * (100 - p.progress) / p.progress:.0f}s left"
+    return f"\r[{'#' * filled}{'.' * (width - filled)}] {p.progress:3d}% {p.status:<16} {eta:<14}"
+
+
+async def _ensure_workers(sup: Supervisor, client: Client, started_server: bool) -> None:
+    s = sup.settings
+    need_io = started_server or not await queue_has_pollers(client, s.io_task_queue, s.temporal_namespace)
+    need_gpu = started_server or not await queue_has_pollers(client, s.gpu_task_queue, s.temporal_namespace)
+    if need_io:
+        sup.add("worker_io", [sys.executable, "-m", "therapybridge.worker_io"])
+    if need_gpu:
+        sup.add("worker_gpu", [sys.executable, "-m", "therapybridge.worker_gpu"])
+
+
+async def process(audio: Path, json_out: Path | None, speakers: int | None, quiet: bool) -> int:
+    settings = get_settings()
+    if not audio.is_file():
+        print(f"error: file not found: {audio}", file=sys.stderr)
+        return 2
+    sup = Supervisor(settings)
+    try:
+        started = await sup.start_server_if_needed()
+        if started:
+            print(
+                f"Started a local Temporal dev server at {settings.temporal_address} "
+                f"(UI: http://localhost:{settings.temporal_ui_port})",
+                file=sys.stderr,
+            )
+        client = await connect(settings)
+        await db.init_db()
+        await _ensure_workers(sup, client, started)
+
+        session_id = str(uuid.uuid4())
+        store = BlobStore(settings.blob_dir)
+        key = upload_key(session_id, audio.name)
+        store.path(key).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(audio, store.path(key))
+        inp = m.SessionInput(session_id=session_id, upload_ref=key, audio_filename=audio.name, num_speakers=speakers)
+        handle = await start_session(client, settings, inp)
+        print(f"Session {session_id} (workflow {handle.id})", file=sys.stderr)
+
+        t0 = time.monotonic()
+        result_task = asyncio.ensure_future(handle.result())
+        while not result_task.done():
+            try:
+                p = await query_progress(client, session_id)
+                if not quiet:
+                    print(_bar(p, time.monotonic() - t0), end="", file=sys.stderr, flush=True)
+            except Exception:
+                pass  # the first query can race the first workflow task
+            await asyncio.wait({result_task}, timeout=0.5)
+        if not quiet:
+            print(file=sys.stderr)
+        try:
+            result_task.result()
+        except WorkflowFailureError as exc:
+            print(f"error: processing failed: {_failure_message(exc)}", file=sys.stderr)
+            return 1
+
+        doc = await db.get_session_document(session_id)
+        if doc is None:
+            print("error: the session was processed but could not be read back", file=sys.stderr)
+            return 1
+        print(render_for_terminal(doc))
+        if json_out:
+            json_out.write_text(doc.model_dump_json(indent=2))
+            print(f"\nSession document written to {json_out}", file=sys.stderr)
+        return 0
+    finally:
+        await sup.stop()
+
+
+def _failure_message(exc: WorkflowFailureError) -> str:
+    cause: BaseException | None = exc.cause
+    while cause is not None and getattr(cause, "cause", None) is not None:
+        cause = cause.cause  # type: ignore[attr-defined]
+    return getattr(cause, "message", None) or str(cause or exc)
+
+
+def render_for_terminal(doc: SessionDocument) -> str:
+    lines = [f"Duration {doc.duration_seconds or 0:.1f}s · language {doc.language} · diarization {doc.diarization}"]
+    if doc.speakers:
+        lines.append(
+            "Speakers: " + ", ".join(f"{s.label} ({s.role or 'unknown'}, {s.talk_seconds:.0f}s)" for s in doc.speakers)
+        )
+    lines += ["", "── Transcript ──", ""]
+    for seg in doc.transcript_segments:
+        who = (seg.role or seg.speaker).capitalize() if seg.role else seg.speaker
+        lines.append(f"[{_clock(seg.start)}] {who}: {seg.text}")
+    n = doc.extracted_notes
+    if n:
+        lines += ["", "── Notes ──", ""]
+        if n.risk_flags:
+            lines.append("RISK FLAGS:")
+            lines += [f'  ! {f.type} ({f.severity}) at {_clock(f.start)}: "{f.quote}"' for f in n.risk_flags]
+        if n.documented_denials:
+            lines.append(
+                "Documented denials: " + "; ".join(f"{d.type} at {_clock(d.start)}" for d in n.documented_denials)
+            )
+        lines.append("Topics: " + (", ".join(n.key_topics) or "-"))
+        lines.append(f"Mood: {n.patient_mood or '-'}")
+        if n.strategies:
+            lines.append("Strategies: " + "; ".join(f"{s.name} ({s.status})" for s in n.strategies))
+        if n.action_items:
+            lines.append("Action items: " + "; ".join(a.task for a in n.action_items))
+        if n.therapist_notes:
+            lines += ["", "Therapist notes: " + n.therapist_notes]
+        if n.patient_summary:
+            lines += ["", "Client summary: " + n.patient_summary]
+    if doc.timings:
+        lines += ["", "Timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in doc.timings.items())]
+    return "\n".join(lines)
+
+
+def _clock(t: float) -> str:
+    return f"{int(t // 60):02d}:{t % 60:04.1f}"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="therapybridge", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("process", help="process one recording end to end and print the result")
+    p.add_argument("audio", type=Path)
+    p.add_argument("--json", type=Path, dest="json_out", help="write the session document here")
+    p.add_argument("--speakers", type=int, default=None, help="number of speakers, if known")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = build_parser().parse_args(argv)
+    if args.command == "process":
+        try:
+            code = asyncio.run(process(args.audio, args.json_out, args.speakers, args.quiet))
+        except (RuntimeError, TimeoutError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            code = 2
+        except KeyboardInterrupt:
+            code = 130
+        sys.exit(code)
+    raise SystemExit(f"unknown command {args.command}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,192 @@
+"""Temporal plumbing: the client (with the encrypting data converter), starting and watching session
+workflows, and the local dev server for the one-machine setup."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import os
+import shutil
+import socket
+import subprocess
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+import temporalio.converter
+from temporalio.client import Client, WorkflowHandle
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+
+from therapybridge import messages as m
+from therapybridge.codec import EncryptionCodec, load_or_create_keys
+from therapybridge.settings import Settings
+
+WORKFLOW_NAME = "SessionWorkflow"
+TEMPORAL_CLI_VERSION = "v1.5.1"
+
+
+def workflow_id(session_id: str) -> str:
+    return f"session-{session_id}"
+
+
+def data_converter(settings: Settings) -> DataConverter:
+    codec = EncryptionCodec(load_or_create_keys(settings.codec_keys, settings.data_dir / "codec.key"))
+    # Failure messages and stack traces go into encoded attributes, so the codec encrypts them too.
+    return dataclasses.replace(
+        temporalio.converter.default(),
+        payload_codec=codec,
+        failure_converter_class=DefaultFailureConverterWithEncodedAttributes,
+    )
+
+
+async def connect(settings: Settings, timeout: float | None = None) -> Client:
+    coro = Client.connect(
+        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter(settings)
+    )
+    return await (asyncio.wait_for(coro, timeout) if timeout else coro)
+
+
+def workflow_config(settings: Settings) -> dict[str, Any]:
+    """Everything the workflow needs from the settings, passed as an argument (it reads no env)."""
+    return {
+        "io_task_queue": settings.io_task_queue,
+        "gpu_task_queue": settings.gpu_task_queue,
+        "retry_initial_s": settings.retry_initial_s,
+        "retry_backoff": settings.retry_backoff,
+        "retry_max_interval_s": settings.retry_max_interval_s,
+        "retry_max_attempts": settings.retry_max_attempts,
+        "heartbeat_timeout_s": settings.heartbeat_timeout_s,
+    }
+
+
+async def start_session(client: Client, settings: Settings, inp: m.SessionInput) -> WorkflowHandle[Any, Any]:
+    """Start the session's workflow. A second start while one runs raises WorkflowAlreadyStartedError;
+    a failed or cancelled session may run again (retry)."""
+    return await client.start_workflow(
+        WORKFLOW_NAME,
+        args=[inp, workflow_config(settings)],
+        id=workflow_id(inp.session_id),
+        task_queue=settings.io_task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+        id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
+    )
+
+
+async def query_progress(client: Client, session_id: str) -> m.Progress:
+    """The workflow's `progress` query, plus the running activity's heartbeat percent for movement
+    inside a long stage (heartbeat details are {"progress": 0..1})."""
+    handle = client.get_workflow_handle(workflow_id(session_id))
+    p: m.Progress = await handle.query("progress", result_type=m.Progress)
+    if p.status in ("transcribing", "diarizing", "preprocessing"):
+        with contextlib.suppress(Exception):
+            p = await _add_heartbeat_progress(client, handle, p)
+    return p
+
+
+async def _add_heartbeat_progress(client: Client, handle: WorkflowHandle[Any, Any], p: m.Progress) -> m.Progress:
+    desc = await handle.describe()
+    pending = desc.raw_description.pending_activities
+    if not pending:
+        return p
+    fractions: dict[str, list[float]] = {}
+    for act in pending:
+        if not act.heartbeat_details.payloads:
+            continue
+        details = await client.data_converter.decode(act.heartbeat_details.payloads, [dict])
+        if details and isinstance(details[0], dict) and "progress" in details[0]:
+            fractions.setdefault(act.activity_type.name, []).append(float(details[0]["progress"]))
+    if p.status == "preprocessing" and m.PREPROCESS in fractions:
+        p.progress = max(p.progress, 2 + int(23 * max(fractions[m.PREPROCESS])))
+    elif p.windows_total and m.TRANSCRIBE_WINDOW in fractions:
+        # Running windows add their partial share of the transcription band (85 % of 25..75).
+        extra = sum(fractions[m.TRANSCRIBE_WINDOW]) / p.windows_total
+        p.progress = max(p.progress, min(74, p.progress + int(50 * 0.85 * extra)))
+    return p
+
+
+def progress_dict(p: m.Progress) -> dict[str, Any]:
+    return asdict(p)
+
+
+# --------------------------------------------------------------------------- dev server
+
+
+def find_temporal_cli(settings: Settings) -> str | None:
+    """The CLI on PATH, else where `go install` puts it."""
+    found = shutil.which(settings.temporal_cli)
+    if found:
+        return found
+    candidates = [Path(os.environ.get("GOBIN", "")) / "temporal"] if os.environ.get("GOBIN") else []
+    candidates.append(Path(os.environ.get("GOPATH", str(Path.home() / "go"))) / "bin" / "temporal")
+    for c in candidates:
+        if c.is_file() and os.access(c, os.X_OK):
+            return str(c)
+    return None
+
+
+def is_listening(address: str, timeout: float = 0.5) -> bool:
+    host, _, port = address.rpartition(":")
+    try:
+        with socket.create_connection((host or "localhost", int(port)), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def is_local(address: str) -> bool:
+    host = address.rpartition(":")[0]
+    return host in ("localhost", "127.0.0.1", "::1", "[::1]", "")
+
+
+def dev_server_command(settings: Settings, cli: str, headless: bool = False) -> list[str]:
+    host, _, port = settings.temporal_address.rpartition(":")
+    cmd = [
+        cli,
+        "server",
+        "start-dev",
+        "--ip",
+        host if host not in ("localhost", "") else "127.0.0.1",
+        "--port",
+        port,
+        "--namespace",
+        settings.temporal_namespace,
+        "--db-filename",
+        str((settings.data_dir / "temporal.db").resolve()),
+        "--log-level",
+        "error",
+    ]
+    cmd += ["--headless"] if headless else ["--ui-port", str(settings.temporal_ui_port)]
+    return cmd
+
+
+def start_dev_server(
+    settings: Settings, headless: bool = False, log_path: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """Start `temporal server start-dev` with a persistent SQLite file in the data directory."""
+    cli = find_temporal_cli(settings)
+    if cli is None:
+        raise RuntimeError(
+            "the Temporal CLI is not installed: run `make setup` (it builds it with "
+            f"`go install github.com/temporalio/cli/cmd/temporal@{TEMPORAL_CLI_VERSION}`)"
+        )
+    log = open(log_path or settings.data_dir / "temporal-dev-server.log", "ab")  # noqa: SIM115
+    return subprocess.Popen(
+        dev_server_command(settings, cli, headless), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+    )
+
+
+async def wait_for_server(settings: Settings, timeout: float = 90.0) -> Client:
+    deadline = asyncio.get_running_loop().time() + timeout
+    last: Exception | None = None
+    while asyncio.get_running_loop().time() < deadline:
+        if is_listening(settings.temporal_address):
+            try:
+                client = await connect(settings, timeout=5)
+                await client.service_client.check_health()
+                return client
+            except Exception as exc:  # not ready yet
+                last = exc
+        await asyncio.sleep(0.5)
+    raise TimeoutError(f"Temporal did not answer at {settings.temporal_address} within {timeout:.0f}s: {last}")
