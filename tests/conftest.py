@@ -1,0 +1,122 @@
+"""Shared fixtures: one real Temporal dev server, one throwaway Postgres and one pair of worker
+processes for the whole test run (they are slow to start; tests use fresh session ids)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import pytest_asyncio
+from temporalio.client import Client, WorkflowHandle
+
+from tests.harness import CORPUS, Postgres, TemporalDevServer, workers
+from therapybridge import db
+from therapybridge import messages as m
+from therapybridge.blobs import BlobStore, upload_key
+from therapybridge.document import SessionDocument
+from therapybridge.settings import Settings, get_settings
+from therapybridge.temporal import connect, start_session
+
+
+@dataclass
+class Stack:
+    settings: Settings
+    env: dict[str, str]
+    client: Client
+    workdir: Path
+    temporal: TemporalDevServer
+    postgres: Postgres
+
+    @property
+    def blobs(self) -> BlobStore:
+        return BlobStore(self.settings.blob_dir)
+
+    def stage_upload(self, audio: Path, name: str | None = None) -> m.SessionInput:
+        session_id = str(uuid.uuid4())
+        key = upload_key(session_id, name or audio.name)
+        self.blobs.path(key).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(audio, self.blobs.path(key))
+        return m.SessionInput(session_id=session_id, upload_ref=key, audio_filename=name or audio.name)
+
+    async def start(self, inp: m.SessionInput, settings: Settings | None = None) -> WorkflowHandle:
+        return await start_session(self.client, settings or self.settings, inp)
+
+    async def document(self, session_id: str) -> SessionDocument | None:
+        return await db.get_session_document(session_id)
+
+
+@pytest.fixture(scope="session")
+def corpus() -> Path:
+    if not (CORPUS / "synthetic").is_dir():
+        pytest.fail(f"test corpus not found at {CORPUS} (set THERAPYBRIDGE_CORPUS)")
+    return CORPUS
+
+
+@pytest.fixture(scope="session")
+def workdir() -> Iterator[Path]:
+    d = Path(tempfile.mkdtemp(prefix="tb-test-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def services(workdir: Path) -> Iterator[tuple[TemporalDevServer, Postgres]]:
+    temporal, postgres = TemporalDevServer(workdir), Postgres(workdir)
+    temporal.start()
+    postgres.start()
+    try:
+        yield temporal, postgres
+    finally:
+        temporal.stop()
+        postgres.stop()
+
+
+@pytest.fixture(scope="session")
+def test_env(workdir: Path, services: tuple[TemporalDevServer, Postgres]) -> Iterator[dict[str, str]]:
+    """Environment for this process and every worker: fast retries, the throwaway services."""
+    temporal, postgres = services
+    key = base64.b64encode(os.urandom(32)).decode()
+    overrides = {
+        "THERAPYBRIDGE_DATA_DIR": str(workdir / "data"),
+        "TEMPORAL_ADDRESS": temporal.address,
+        "DATABASE_URL": postgres.url,
+        "CODEC_KEYS": f"test:{key}",
+        "RETRY_INITIAL_S": "0.5",
+        "RETRY_MAX_INTERVAL_S": "2",
+        "HEARTBEAT_TIMEOUT_S": "20",
+        "LOG_FORMAT": "json",
+        "LOG_LEVEL": "INFO",
+        "PYTHONUNBUFFERED": "1",
+    }
+    saved = {k: os.environ.get(k) for k in overrides}
+    os.environ.update(overrides)
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+    yield {**os.environ}
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    get_settings.cache_clear()
+    db.get_engine.cache_clear()
+
+
+@pytest_asyncio.fixture(scope="session")
+async def stack(
+    workdir: Path, services: tuple[TemporalDevServer, Postgres], test_env: dict[str, str]
+) -> AsyncIterator[Stack]:
+    settings = get_settings()
+    await db.init_db()
+    client = await connect(settings)
+    logdir = workdir / "logs"
+    logdir.mkdir(exist_ok=True)
+    with workers(test_env, logdir):
+        yield Stack(settings, test_env, client, workdir, *services)
