@@ -19,6 +19,10 @@ SAMPLE_RATE = 16000
 ALLOWED_EXTENSIONS = frozenset({".wav", ".mp3", ".m4a", ".mp4", ".flac", ".ogg", ".oga", ".opus", ".webm", ".aac"})
 
 
+# Options must precede the inputs: ffmpeg ignores trailing ones (ffmpeg-python's global_args appends).
+FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin"]
+
+
 class InvalidAudio(ValueError):
     """The file is not audio we can process. Never worth retrying."""
 
@@ -86,7 +90,7 @@ def probe(path: Path, max_duration_s: float | None = None) -> AudioInfo:
         raise InvalidAudio("the audio has zero duration")
     if max_duration_s is not None and duration > max_duration_s:
         raise InvalidAudio(f"the recording is {duration / 3600:.1f} h long; the limit is {max_duration_s / 3600:.1f} h")
-    _decode_check(path)
+    _decode_check(path, duration)
     return AudioInfo(
         duration_seconds=duration,
         format_name=str(info.get("format", {}).get("format_name", "")),
@@ -96,19 +100,27 @@ def probe(path: Path, max_duration_s: float | None = None) -> AudioInfo:
     )
 
 
-def _decode_check(path: Path) -> None:
-    """Decode everything to null; truncation and corruption show up as errors on stderr."""
+def _decode_check(path: Path, declared_s: float) -> None:
+    """Decode everything to null. Corruption shows up as decoder errors; truncation as less audio
+    than the header declares (VBR MP3s and most containers carry the full length up front)."""
     try:
-        _, err = (
+        out, err = (
             ffmpeg.input(str(path))
             .output("-", format="null")
-            .global_args("-v", "error", "-xerror")
-            .run(capture_stdout=True, capture_stderr=True)
+            .run(
+                cmd=[*FFMPEG, "-v", "error", "-xerror", "-progress", "pipe:1"], capture_stdout=True, capture_stderr=True
+            )
         )
     except ffmpeg.Error as exc:
         raise InvalidAudio(f"the audio is corrupt or truncated: {_ffmpeg_reason(exc)}") from None
     if err and err.strip():
         raise InvalidAudio(f"the audio is corrupt or truncated: {_first_line(err)}")
+    times = re.findall(rb"out_time_us=(\d+)", out or b"")
+    decoded_s = int(times[-1]) / 1e6 if times else declared_s
+    if decoded_s < declared_s - max(1.0, 0.02 * declared_s):
+        raise InvalidAudio(
+            f"the audio is truncated: the header declares {declared_s:.1f} s but only {decoded_s:.1f} s decode"
+        )
 
 
 def validate(path: Path, original_name: str | None = None, max_duration_s: float | None = None) -> AudioInfo:
@@ -133,8 +145,7 @@ def measure_loudness(path: Path) -> dict[str, float] | None:
     _, err = (
         ffmpeg.input(str(path))
         .output("-", format="null", af="loudnorm=I=-23:LRA=11:TP=-2:print_format=json")
-        .global_args("-hide_banner", "-nostats")
-        .run(capture_stdout=True, capture_stderr=True)
+        .run(cmd=[*FFMPEG, "-nostats"], capture_stdout=True, capture_stderr=True)
     )
     match = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", err.decode("utf-8", "replace"), re.S)
     if not match:
@@ -168,8 +179,8 @@ def to_wav16k(src: Path, dst: Path) -> None:
     if filters:
         out_args["af"] = ",".join(filters)
     try:
-        ffmpeg.input(str(src)).output(str(tmp), **out_args).global_args("-v", "error").overwrite_output().run(
-            capture_stdout=True, capture_stderr=True
+        ffmpeg.input(str(src)).output(str(tmp), **out_args).overwrite_output().run(
+            cmd=[*FFMPEG, "-v", "error"], capture_stdout=True, capture_stderr=True
         )
     except ffmpeg.Error as exc:
         tmp.unlink(missing_ok=True)

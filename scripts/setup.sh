@@ -1,0 +1,54 @@
+#!/usr/bin/env bash
+# Idempotent setup on a fresh Debian machine, as root or not:
+#   Debian packages (ffmpeg, postgresql, chromium), a virtual environment with the project and its
+#   extras at pinned versions (constraints.txt), and the Temporal CLI (built once with `go install`).
+# Usage: scripts/setup.sh [EXTRAS]   (default extras: gpu,dev)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+EXTRAS="${1:-gpu,dev}"
+TEMPORAL_CLI_VERSION="v1.5.1"   # later tags carry a replace directive and cannot be go-installed
+
+log() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+# --- Debian packages -------------------------------------------------------------------------
+missing=()
+command -v ffmpeg >/dev/null || missing+=(ffmpeg)
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+if [[ ",$EXTRAS," == *",dev,"* ]]; then
+  command -v chromium >/dev/null || missing+=(chromium chromium-driver)
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- Python environment ------------------------------------------------------------------------
+PY="${PYTHON:-}"
+if [ -z "$PY" ]; then
+  for cand in python3.11 python3.12 python3; do
+    if command -v "$cand" >/dev/null && "$cand" -c 'import sys; sys.exit(0 if (3,11) <= sys.version_info[:2] < (3,13) else 1)'; then
+      PY="$cand"; break
+    fi
+  done
+fi
+[ -n "$PY" ] || { log "Python 3.11 or 3.12 is required"; exit 1; }
+[ -x .venv/bin/python ] || { log "creating .venv with $PY"; "$PY" -m venv .venv; }
+stamp=".venv/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)-${EXTRAS//,/_}"
+if [ ! -f "$stamp" ]; then
+  log "installing the project with extras [$EXTRAS] (pinned by constraints.txt)"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".[$EXTRAS]"
+  rm -f .venv/.installed-*; touch "$stamp"
+fi
+
+# --- Temporal CLI (dev server + UI) --------------------------------------------------------------
+gobin="$(go env GOPATH 2>/dev/null || echo "$HOME/go")/bin"
+if ! command -v temporal >/dev/null && [ ! -x "$gobin/temporal" ]; then
+  command -v go >/dev/null || { log "Go is required to build the Temporal CLI"; exit 1; }
+  log "building the Temporal CLI $TEMPORAL_CLI_VERSION (once; takes a few minutes)"
+  go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+fi
+log "ready"

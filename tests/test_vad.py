@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.harness import CORPUS
+from therapybridge.speech.audio import to_wav16k
+from therapybridge.speech.vad import plan_windows, speech_regions
+
+
+def test_windows_cover_timeline_and_cut_in_silence() -> None:
+    regions = [(0.5, 40.0), (40.6, 90.0), (91.0, 130.0), (131.0, 200.0), (202.0, 250.0)]
+    windows = plan_windows(regions, duration=260.0, target_s=100.0)
+    assert windows[0][0] == 0.0 and windows[-1][1] == 260.0
+    for (_, e), (s, _) in zip(windows, windows[1:], strict=False):
+        assert e == s  # contiguous
+        assert not any(r0 < e < r1 for r0, r1 in regions)  # never inside speech
+
+
+def test_long_region_stays_whole() -> None:
+    assert plan_windows([(0.0, 500.0)], duration=500.0, target_s=60.0) == [[0.0, 500.0]]
+
+
+def test_no_speech_means_no_windows() -> None:
+    assert plan_windows([], duration=10.0) == []
+
+
+def test_silence_has_no_speech_and_speech_has_some(tmp_path: Path) -> None:
+    wav = tmp_path / "empty.wav"
+    to_wav16k(CORPUS / "real" / "empty.wav", wav)
+    assert speech_regions(wav) == []
+    jfk = tmp_path / "jfk.wav"
+    to_wav16k(CORPUS / "real" / "jfk.flac", jfk)
+    regions = speech_regions(jfk)
+    assert 6.0 < sum(e - s for s, e in regions) < 11.0
