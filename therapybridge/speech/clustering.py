@@ -1,0 +1,131 @@
+"""Speaker clustering of window embeddings with an automatic speaker count. Pure numpy/scipy.
+
+Embeddings are L2-normalised Resemblyzer vectors (all components ≥ 0, so cosine similarities lie in
+[0, 1] and two different voices typically sit around 0.5–0.8, one voice around 0.8–0.95).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.cluster.hierarchy import fcluster, linkage
+
+MAX_AHC_POINTS = 2500  # average linkage is O(n²) in memory: cluster a subsample of long sessions
+DEFAULT_MAX_SPEAKERS = 8
+
+
+@dataclass(frozen=True)
+class CountConfig:
+    # Two clusters are one voice when their centroids are this similar (Resemblyzer, same voice).
+    merge_similarity: float = 0.86
+    # A cluster needs this share of the windows to count as a speaker (else it is absorbed).
+    min_share: float = 0.02
+    min_windows: int = 3
+    kmeans_iters: int = 10
+
+
+def l2norm(x: np.ndarray) -> np.ndarray:
+    return x / np.maximum(np.linalg.norm(x, axis=-1, keepdims=True), 1e-8)
+
+
+def centroids_of(emb: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    rows = [emb[labels == c].mean(0) if np.any(labels == c) else np.zeros(emb.shape[1]) for c in range(k)]
+    return l2norm(np.stack(rows))
+
+
+def spherical_kmeans(emb: np.ndarray, labels: np.ndarray, k: int, iters: int) -> np.ndarray:
+    """A few k-means steps on the sphere from an AHC start: sharpens AHC's chaining at the edges."""
+    for _ in range(iters):
+        cent = centroids_of(emb, labels, k)
+        new = np.argmax(emb @ cent.T, axis=1)
+        if np.array_equal(new, labels):
+            break
+        labels = new
+    return labels
+
+
+def _relabel(labels: np.ndarray) -> tuple[np.ndarray, int]:
+    uniq, inv = np.unique(labels, return_inverse=True)
+    return inv.astype(int), len(uniq)
+
+
+def _subsample(n: int, limit: int) -> np.ndarray:
+    if n <= limit:
+        return np.arange(n)
+    return np.linspace(0, n - 1, limit).round().astype(int)
+
+
+def cluster_embeddings(
+    emb: np.ndarray,
+    *,
+    num_speakers: int | None = None,
+    min_speakers: int | None = None,
+    max_speakers: int | None = None,
+    cfg: CountConfig = CountConfig(),
+) -> np.ndarray:
+    """Cluster labels (0..k-1) for every embedding, the number of speakers chosen automatically.
+
+    Average-linkage AHC proposes partitions for every k up to the maximum; each is refined by
+    spherical k-means, clusters that are too small are absorbed, and the largest k whose centroids
+    are all mutually dissimilar wins. Hints: `num_speakers` fixes k; `min/max_speakers` bound it.
+    """
+    n = len(emb)
+    if n == 0:
+        return np.zeros(0, dtype=int)
+    lo = max(1, num_speakers or min_speakers or 1)
+    hi = num_speakers or max_speakers or DEFAULT_MAX_SPEAKERS
+    hi = max(lo, min(hi, n))
+    if n == 1 or hi == 1:
+        return np.zeros(n, dtype=int)
+    emb = l2norm(emb.astype(np.float64))
+    sub = _subsample(n, MAX_AHC_POINTS)
+    tree = linkage(emb[sub], method="average", metric="cosine")
+    chosen = np.zeros(n, dtype=int)
+    for k in range(lo, hi + 1):
+        labels = _partition(emb, sub, tree, k, cfg, absorb=num_speakers is None)
+        if labels is None:
+            break
+        if k > lo and not _distinct(emb, labels, cfg):
+            break  # two clusters of the same voice: larger k only splits voices further
+        chosen = labels
+    return chosen
+
+
+def _partition(
+    emb: np.ndarray, sub: np.ndarray, tree: np.ndarray, k: int, cfg: CountConfig, absorb: bool
+) -> np.ndarray | None:
+    """k clusters from the AHC tree refined by k-means; None when k real clusters do not exist."""
+    if k == 1:
+        return np.zeros(len(emb), dtype=int)
+    sub_labels, k_eff = _relabel(fcluster(tree, t=k, criterion="maxclust") - 1)
+    if k_eff < k:
+        return None
+    labels = np.argmax(emb @ centroids_of(emb[sub], sub_labels, k).T, axis=1)
+    labels = spherical_kmeans(emb, labels, k, cfg.kmeans_iters)
+    if absorb:
+        labels = _absorb_small(emb, labels, cfg)
+    labels, k_eff = _relabel(labels)
+    return labels if k_eff == k else None
+
+
+def _distinct(emb: np.ndarray, labels: np.ndarray, cfg: CountConfig) -> bool:
+    k = int(labels.max()) + 1
+    cent = centroids_of(emb, labels, k)
+    sim = cent @ cent.T
+    np.fill_diagonal(sim, -1.0)
+    return bool(sim.max() < cfg.merge_similarity)
+
+
+def _absorb_small(emb: np.ndarray, labels: np.ndarray, cfg: CountConfig) -> np.ndarray:
+    """Clusters with too few windows join the nearest big one (they are noise, not people)."""
+    labels, k = _relabel(labels)
+    counts = np.bincount(labels, minlength=k)
+    big = [c for c in range(k) if counts[c] >= max(cfg.min_windows, cfg.min_share * len(labels))]
+    if not big or len(big) == k:
+        return labels
+    cent = centroids_of(emb, labels, k)[big]
+    out = labels.copy()
+    small = ~np.isin(labels, big)
+    out[small] = np.asarray(big)[np.argmax(emb[small] @ cent.T, axis=1)]
+    return out
