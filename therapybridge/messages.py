@@ -17,8 +17,7 @@ DIARIZE = "diarize"
 MERGE = "merge"
 NOTES = "notes"
 SAVE = "save"
-MARK_FINISHED = "mark_finished"
-CLEANUP = "cleanup"
+PURGE = "purge_expired_artifacts"
 
 # Error types (ApplicationError.type) that no retry can fix.
 INVALID_AUDIO = "InvalidAudio"

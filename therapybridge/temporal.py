@@ -190,3 +190,28 @@ async def wait_for_server(settings: Settings, timeout: float = 90.0) -> Client:
                 last = exc
         await asyncio.sleep(0.5)
     raise TimeoutError(f"Temporal did not answer at {settings.temporal_address} within {timeout:.0f}s: {last}")
+
+
+PURGE_SCHEDULE_ID = "therapybridge-purge-artifacts"
+
+
+async def ensure_purge_schedule(client: Client, settings: Settings) -> None:
+    """An hourly Temporal Schedule that purges artifacts of failed sessions (idempotent)."""
+    from datetime import timedelta
+
+    from temporalio.client import (
+        Schedule,
+        ScheduleActionStartWorkflow,
+        ScheduleAlreadyRunningError,
+        ScheduleIntervalSpec,
+        ScheduleSpec,
+    )
+
+    schedule = Schedule(
+        action=ScheduleActionStartWorkflow(
+            "PurgeWorkflow", settings.artifact_ttl_hours, id="purge-artifacts", task_queue=settings.io_task_queue
+        ),
+        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=timedelta(hours=1))]),
+    )
+    with contextlib.suppress(ScheduleAlreadyRunningError):
+        await client.create_schedule(PURGE_SCHEDULE_ID, schedule)

@@ -8,13 +8,14 @@ from therapybridge import db
 from therapybridge.activities.merge import merge_transcript
 from therapybridge.activities.notes import notes
 from therapybridge.activities.preprocess import preprocess
+from therapybridge.activities.purge import purge_expired_artifacts
 from therapybridge.activities.save import save
 from therapybridge.activities.validate import validate_upload
 from therapybridge.logs import setup_logging
 from therapybridge.settings import get_settings
-from therapybridge.temporal import connect
+from therapybridge.temporal import connect, ensure_purge_schedule
 from therapybridge.workers import run_until_signal
-from therapybridge.workflows import SessionWorkflow
+from therapybridge.workflows import PurgeWorkflow, SessionWorkflow
 
 
 async def main() -> None:
@@ -22,11 +23,12 @@ async def main() -> None:
     setup_logging(settings, "worker_io")
     await db.init_db()
     client = await connect(settings)
+    await ensure_purge_schedule(client, settings)
     worker = Worker(
         client,
         task_queue=settings.io_task_queue,
-        workflows=[SessionWorkflow],
-        activities=[validate_upload, preprocess, merge_transcript, notes, save],
+        workflows=[SessionWorkflow, PurgeWorkflow],
+        activities=[validate_upload, preprocess, merge_transcript, notes, save, purge_expired_artifacts],
         max_concurrent_activities=8,
     )
     await run_until_signal(worker, "worker_io")

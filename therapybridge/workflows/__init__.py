@@ -1,5 +1,6 @@
 """Temporal workflows (deterministic orchestration only)."""
 
+from therapybridge.workflows.purge import PurgeWorkflow
 from therapybridge.workflows.session import SessionWorkflow
 
-__all__ = ["SessionWorkflow"]
+__all__ = ["PurgeWorkflow", "SessionWorkflow"]
