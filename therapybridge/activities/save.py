@@ -43,15 +43,22 @@ def build_document(req: m.SaveRequest, store: BlobStore) -> SessionDocument:
 
 
 def apply_retention(session_id: str, status: str, store: BlobStore, retain_audio: bool) -> None:
-    """After a processed session the audio goes (unless retained); the document lives in the
-    database. Failed sessions keep their upload for a retry until the purge schedule removes it."""
-    if status != "processed":
-        return
-    keep = {"merged.json", "notes.json", "diarization.json"}
-    if retain_audio:
-        keep |= {"audio16k.wav"} | {k.rsplit("/", 1)[-1] for k in store.session_keys(session_id) if "/upload" in k}
-    for key in store.session_keys(session_id):
-        if key.split("/", 1)[1] not in keep:
+    """What a finished session keeps in the blob store.
+
+    processed: the stage results only (the document lives in the database); the upload and the
+    16 kHz audio too when RETAIN_AUDIO is on. failed or cancelled: the upload, for a retry, until the
+    purge schedule removes it; temporary files go at once.
+    """
+    names = {k: k.split("/", 1)[1] for k in store.session_keys(session_id)}
+    is_upload = {k for k, n in names.items() if n.startswith("upload")}
+    if status == "processed":
+        keep = {k for k, n in names.items() if n in ("merged.json", "notes.json", "diarization.json")}
+        if retain_audio:
+            keep |= is_upload | {k for k, n in names.items() if n == "audio16k.wav"}
+    else:
+        keep = is_upload
+    for key in names:
+        if key not in keep:
             store.delete(key)
 
 
