@@ -57,11 +57,12 @@ class SessionWorkflow:
             self._set("processed", 100, "processed")
             return "processed"
         except (asyncio.CancelledError, CancelledError):
-            self._set("cancelled", 100, "cancelled")
-            save.status, save.error = "cancelled", "cancelled by request"
-            await self._finish(save, t0)
+            await self._cancelled(save, t0)
             raise
         except ActivityError as err:
+            if isinstance(err.cause, CancelledError):  # cancellation that surfaced through an activity
+                await self._cancelled(save, t0)
+                raise
             message = _root_message(err)
             self._p.error = message
             self._set("failed", 100, message)
@@ -69,6 +70,11 @@ class SessionWorkflow:
             await self._finish(save, t0)
             # Non-retryable: a workflow retry would repeat the same activity failures.
             raise ApplicationError(message, type="SessionFailed", non_retryable=True) from err
+
+    async def _cancelled(self, save: m.SaveRequest, t0: float) -> None:
+        self._set("cancelled", 100, "cancelled")
+        save.status, save.error = "cancelled", "cancelled by request"
+        await self._finish(save, t0)
 
     async def _pipeline(self, inp: m.SessionInput, save: m.SaveRequest) -> None:
         self._set("queued", 0, "checking the upload")
