@@ -91,6 +91,7 @@ class Denial(BaseModel):
     start: float
     end: float
     speaker: str
+    rationale: str = ""  # e.g. "client denies", "answered no to a direct question"
 
 
 class ExtractedNotes(BaseModel):
@@ -105,6 +106,9 @@ class ExtractedNotes(BaseModel):
     analytics: dict[str, float | int | None] = Field(default_factory=dict)
     provider: str = "local"
     provider_message: str | None = None
+    # Added (additive): what the session worked towards and how the client responded, for GIRP/BIRP.
+    session_goals: list[str] = Field(default_factory=list)
+    client_response: str = ""
 
 
 class SessionDocument(BaseModel):

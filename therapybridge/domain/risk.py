@@ -1,0 +1,1340 @@
+"""Local, deterministic risk detection over a speaker-attributed transcript.
+
+Always runs (the LLM provider only adds findings). Pure functions: no I/O, no logging of text.
+
+How it works
+------------
+1. `split_sentences` joins consecutive segments of one speaker into turns and splits the turns into
+   sentences (punctuation, else long pauses), each with its own start/end from the word timings. A
+   segment may hold several sentences and a sentence may span segments; missing punctuation is fine.
+2. Each sentence the client may have said (role "client", or role unknown) is normalised (lower case,
+   ASR spellings such as "my self", "dont", "better of" repaired) and matched against trigger
+   patterns per risk type. Every match gets a status from its own clause:
+   - hypothetical: inside the antecedent of "if / what if / suppose / in case ..." → ignored;
+   - attributed / third party: its subject is someone else ("my friend tried to kill herself",
+     "my mom worries I'll hurt myself") → ignored;
+   - negated: a negator sits between its subject and its verb ("I've never hurt myself") → a denial;
+   - otherwise positive → a flag.
+   Obvious therapist questions ("are you having thoughts of ending your life?") never match because
+   self-directed patterns require the first person; unknown-role second-person questions are skipped.
+3. A direct risk question followed by a plain "yes" / "no" answer gives a flag or a denial too.
+4. Severity follows explicit rules (see `_severity`): plan, intent, means, recency and past attempts
+   raise it, history-only lowers it.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from therapybridge.document import Denial, RiskFlag, RiskType, Segment, Severity
+
+# --------------------------------------------------------------------------------------------------
+# Sentences
+# --------------------------------------------------------------------------------------------------
+
+TURN_GAP_S = 2.0  # same speaker, shorter silence: one turn (a sentence may continue)
+PAUSE_SPLIT_S = 1.2  # unpunctuated text: a pause this long ends a sentence
+_ABBREV = frozenset({"mr.", "mrs.", "ms.", "dr.", "st.", "vs.", "e.g.", "i.e.", "approx.", "no."})
+
+
+@dataclass
+class Sentence:
+    text: str  # as transcribed
+    start: float
+    end: float
+    speaker: str
+    role: str | None
+    turn: int  # index of the speaker turn it belongs to
+    index: int = 0  # position in the transcript's sentence list
+    norm: str = ""  # normalised words, no punctuation
+    tokens: list[str] = field(default_factory=list)
+    boundary: list[bool] = field(default_factory=list)  # a clause boundary before token i
+    offsets: list[int] = field(default_factory=list)  # char offset of token i in `norm`
+
+    @property
+    def is_question(self) -> bool:
+        if self.text.rstrip().endswith("?"):
+            return True
+        t = self.tokens
+        return len(t) >= 2 and t[0] in _Q_AUX and t[1] in ("you", "your", "there", "anything", "any")
+
+
+_Q_AUX = frozenset(
+    [
+        "are",
+        "have",
+        "has",
+        "had",
+        "do",
+        "does",
+        "did",
+        "would",
+        "will",
+        "could",
+        "can",
+        "is",
+        "was",
+        "were",
+        "any",
+        "anything",
+        "ever",
+    ]
+)
+
+
+def _seg_tokens(seg: Segment) -> list[tuple[str, float, float]]:
+    """The segment's whitespace tokens with times: from its words when they line up, else spread."""
+    toks = seg.text.split()
+    if not toks:
+        return []
+    words = [w for w in seg.words if w.word.strip()]
+    if len(words) == len(toks):
+        return [(t, w.start, w.end) for t, w in zip(toks, words, strict=True)]
+    span = max(seg.end - seg.start, 0.0)
+    total = sum(len(t) + 1 for t in toks)
+    out: list[tuple[str, float, float]] = []
+    pos = 0
+    for t in toks:
+        a = seg.start + span * pos / total
+        pos += len(t) + 1
+        out.append((t, a, seg.start + span * pos / total))
+    return out
+
+
+def _ends_sentence(tok: str) -> bool:
+    t = tok.rstrip("\"')]”’")
+    if not t or t[-1] not in ".?!":
+        return False
+    return t.lower() not in _ABBREV and not re.fullmatch(r"(?:[a-z]\.){2,}", t.lower())
+
+
+def split_sentences(segments: list[Segment]) -> list[Sentence]:
+    """Sentences in time order, each attributed to the speaker (and role) of its turn."""
+    sentences: list[Sentence] = []
+    turn = -1
+    prev: Segment | None = None
+    cur: list[tuple[str, float, float]] = []
+    cur_meta: tuple[str, str | None] = ("", None)
+
+    def flush() -> None:
+        if cur:
+            text = " ".join(t for t, _, _ in cur)
+            sentences.append(Sentence(text, cur[0][1], cur[-1][2], cur_meta[0], cur_meta[1], turn))
+            cur.clear()
+
+    for seg in sorted(segments, key=lambda s: (s.start, s.end)):
+        same_turn = (
+            prev is not None
+            and seg.speaker == prev.speaker
+            and seg.role == prev.role
+            and seg.start - prev.end <= TURN_GAP_S
+        )
+        if not same_turn:
+            flush()
+            turn += 1
+            cur_meta = (seg.speaker, seg.role)
+        real_times = bool(seg.words) and len([w for w in seg.words if w.word.strip()]) == len(seg.text.split())
+        for tok, a, b in _seg_tokens(seg):
+            if cur and real_times and a - cur[-1][2] >= PAUSE_SPLIT_S and len(cur) >= 3:
+                flush()  # unpunctuated ASR text: a long pause is a sentence end
+            cur.append((tok, a, b))
+            if _ends_sentence(tok):
+                flush()
+        prev = seg
+    flush()
+    for i, s in enumerate(sentences):
+        s.index = i
+        _analyse(s)
+    return sentences
+
+
+# --------------------------------------------------------------------------------------------------
+# Normalisation
+# --------------------------------------------------------------------------------------------------
+
+_REPAIRS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(p), r)
+    for p, r in [
+        (r"\b(my|your|him|her|them|it|our) ?selves?\b", r"\1self"),
+        (r"\bmyself\b", "myself"),
+        (r"\bthemself\b", "themselves"),
+        (r"\bourself\b", "ourselves"),
+        (r"\bevery (one|body|day|night|thing)\b", r"every\1"),
+        (r"\bno ?body\b", "nobody"),
+        (r"\bno one\b", "noone"),
+        (r"\bany ?(one|body)\b", r"any\1"),
+        (r"\bsome ?(one|body|times)\b", r"some\1"),
+        (r"\bwith out\b", "without"),
+        (r"\bbetter of\b", "better off"),
+        (r"\bgonna\b", "going to"),
+        (r"\bwanna\b", "want to"),
+        (r"\bkinda\b", "kind of"),
+        (r"\bsorta\b", "sort of"),
+        (r"\bgotta\b", "got to"),
+        (r"\bim\b", "i'm"),
+        (r"\bive\b", "i've"),
+        (r"\bid\b", "i'd"),
+        (r"\b(don|doesn|didn|can|couldn|wouldn|shouldn|isn|aren|wasn|weren|haven|hasn|hadn)t\b", r"\1't"),
+        (r"\bcannot\b", "can't"),
+        (r"\bself harm", "selfharm"),
+        (r"\bselfharm", "self harm"),
+        (r"\b(um+|uh+|erm|hmm+|mm+)\b", " "),
+    ]
+]
+_CLAUSE_WORDS = frozenset({"but", "although", "though", "however", "whereas", "except", "yet"})
+
+
+def normalise(text: str) -> str:
+    """Lower-case words and apostrophes only (punctuation dropped)."""
+    t = text.lower().replace("’", "'").replace("‘", "'").replace("`", "'")
+    t = re.sub(r"[^a-z0-9' ]+", " ", t.replace("-", " "))
+    t = re.sub(r"(?<![a-z])'|'(?![a-z])", " ", t)
+    t = " ".join(t.split())
+    for pat, rep in _REPAIRS:
+        t = pat.sub(rep, t)
+    return " ".join(t.split())
+
+
+def _analyse(s: Sentence) -> None:
+    """Fill norm/tokens/offsets and the clause boundaries (punctuation or a contrast word)."""
+    toks: list[str] = []
+    bounds: list[bool] = []
+    pending = False
+    for piece in re.split(r"([,;:—–()]|\s-\s)", s.text):
+        if re.fullmatch(r"[,;:—–()]|\s-\s", piece or ""):
+            pending = True
+            continue
+        for w in normalise(piece).split():
+            toks.append(w)
+            bounds.append(pending or w in _CLAUSE_WORDS)
+            pending = False
+    s.tokens = toks
+    s.boundary = bounds
+    s.norm = " ".join(toks)
+    offs, pos = [], 0
+    for w in toks:
+        offs.append(pos)
+        pos += len(w) + 1
+    s.offsets = offs
+
+
+# --------------------------------------------------------------------------------------------------
+# Trigger patterns
+# --------------------------------------------------------------------------------------------------
+
+# A pattern's group "v" is its key phrase: negation is looked for between the subject and "v".
+_I = r"(?:i|i'm|i've|i'd|i'll)"
+_GAP = r"(?:\s+(?!(?:he|she|they|you|we|him|her|them|it)\b)[a-z']+){0,4}?"  # up to 4 words, no other subject
+_OBJ = (
+    r"(?:him|her|them|someone|somebody|anyone|anybody|people|everyone|everybody|that (?:guy|man|woman|idiot|jerk|"
+    r"bastard|bitch)|the (?:guy|man|woman|boss|neighbou?r|landlord)|(?:his|her) (?:new )?(?:boyfriend|girlfriend|"
+    r"husband|wife|partner)|my (?:boss|manager|wife|husband|partner|ex|ex wife|ex husband|girlfriend|boyfriend|dad|"
+    r"father|mom|mother|mum|stepdad|stepmom|brother|sister|neighbou?rs?|coworkers?|co workers?|colleagues?|"
+    r"roommate|landlord|teacher|son|daughter|kids?|child|children|baby|family|in laws|supervisor))"
+)
+_HARM_V = (
+    r"(?:kill|killing|hurt|hurting|hit|hitting|punch|punching|beat|beating|beat up|stab|stabbing|shoot|shooting|"
+    r"strangle|strangling|choke|choking|smash|smashing|run over|murder|murdering|slap|slapping|"
+    r"harm|harming|batter|strangled|stabbed|shot|punched|killed|harmed|slapped)"
+)
+_DEP = (
+    r"(?:the kids|my kids|the children|my children|my son|my daughter|the baby|my baby|my toddler|the little ones|"
+    r"my little (?:boy|girl))"
+)
+_PERP = (
+    r"(?:he|she|they|he's|she's|they've|he'd|she'd|my (?:husband|wife|partner|boyfriend|girlfriend|ex|dad|father|"
+    r"mom|mother|mum|stepdad|stepfather|stepmom|stepmother|brother|sister|uncle|aunt|grandfather|grandpa|cousin|"
+    r"carer|caregiver|coach|teacher|roommate))"
+)
+_VICT = r"(?:me|us|my (?:son|daughter|kids?|children|child|baby|mom|mother|mum|little (?:boy|girl|brother|sister)))"
+_ABUSE_V = (
+    r"(?:(?:hits|hit|hitting|beats|beat|beating|punched|punches|punch|punching|slapped|slaps|slap|slapping|kicked"
+    r"|kicks|kick|kicking|choked|chokes|choking|strangled|strangles|strangling|smacked|smacks|spanked|bit|bites"
+    r"|burned|raped|rapes|molested|bruised) {V}(?! (?:up|out|at|in|to|back)\b)"
+    r"|(?:pushed|pushes|shoved|shoves|threw|throws|slammed|slams|pinned|pins|grabbed|grabs|dragged|drags|locked"
+    r"|locks) {V} (?:against|into|down|over|onto|off|out of|in|by the|to the (?:floor|ground|wall)|up against)"
+    r"|(?:threw|throws|thrown) (?:[a-z]+ ){{0,2}}at {V}|physically hurt(?:s)? {V}|hurt {V} physically)"
+)
+_CHILD_HARM_V = (
+    r"(?:hit|hits|smacked|smack|slapped|slap|spanked|spank|beat|kicked|punched|shook|shake|choked) {D}"
+    r"|(?:pushed|shoved|threw|grabbed|dragged|locked) {D} (?:against|into|down|over|onto|off|in|by the|to the)"
+)
+
+
+@dataclass(frozen=True)
+class Trigger:
+    type: RiskType
+    kind: str  # what the phrase says: passive, active, act, urge, threat, stalking, use, victim, neglect...
+    pattern: re.Pattern[str]
+    self_subject: bool = True  # the client must be the subject (checked by walking back from "v")
+    builtin_negation: bool = False  # the phrase carries its own negation ("don't want to live")
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+def _t(type_: RiskType, kind: str, rx: str, *, self_subject: bool = True, builtin_negation: bool = False) -> Trigger:
+    return Trigger(type_, kind, re.compile(rx), self_subject, builtin_negation)
+
+
+TRIGGERS: list[Trigger] = [
+    # ---- suicidal ideation: active -----------------------------------------------------------
+    _t("suicidal_ideation", "active", r"\b(?P<v>(?:kill|killing|killed|off|offing) myself)\b(?! laughing)"),
+    _t("suicidal_ideation", "active", r"\b(?P<v>(?:end|ending|ended|take|taking|took) my (?:own )?life)\b"),
+    _t("suicidal_ideation", "active", r"\b(?P<v>end(?:ing)? it all|end(?:ing)? everything)\b"),
+    _t("suicidal_ideation", "active", r"\b(?P<v>(?:commit|committing|committed) suicide)\b"),
+    _t("suicidal_ideation", "active", r"\b(?P<v>suicidal)\b"),
+    _t(
+        "suicidal_ideation",
+        "active",
+        r"\b(?P<v>(?:want|wanted|wanting|planning|plan|ready|decided|intend|intending|tempted)"
+        r" to (?:die|be dead|not be alive|not exist|stop living))\b",
+    ),
+    _t(
+        "suicidal_ideation",
+        "active",
+        r"\b(?P<v>(?:thinking|thought|think|thoughts|dreaming|fantasi[sz]ing|fantasies) (?:about|of)"
+        r" (?:dying(?! (?:of|from|in)\b)|being dead|not being (?:here|alive|around)"
+        r"|ending (?:it|my life|things)|suicide"
+        r"|taking my (?:own )?life|not existing|not waking up|how (?:i'd|i would|to) (?:do it|die|end it)))\b",
+    ),
+    _t(
+        "suicidal_ideation",
+        "attempt",
+        r"\b(?P<v>(?:tried|attempted|try|trying|attempt) to (?:kill myself|end my life|end it all"
+        r"|take my (?:own )?life|commit suicide)|suicide attempts?|(?:overdosed|took an overdose) on purpose)\b",
+    ),
+    # ---- suicidal ideation: passive ------------------------------------------------------------
+    _t(
+        "suicidal_ideation",
+        "passive",
+        r"\b(?P<v>(?:better off|happier|easier|better) (?:without me|if i (?:wasn't|weren't) (?:here|around|alive)"
+        r"|if i (?:was|were) (?:gone|dead|not here|not around|never born)|if i (?:just )?(?:died|disappeared"
+        r"|didn't exist)))",
+        self_subject=False,
+    ),
+    _t("suicidal_ideation", "passive", r"\b(?P<v>better off dead)\b"),
+    _t(
+        "suicidal_ideation",
+        "passive",
+        r"\b(?P<v>wish(?:ed|ing)? (?:that )?i (?:was|were|'d|had) (?:never been born|never born|dead|not born"
+        r"|not here|gone))",
+        self_subject=False,
+    ),
+    _t(
+        "suicidal_ideation",
+        "passive",
+        r"\b(?P<v>wish(?:ed|ing)? (?:that )?i (?:could|would|'d|might|can)(?: [a-z']+){0,2}? (?:die|disappear"
+        r"|vanish|not wake up|never wake up|stop existing|cease to exist|sleep forever|not be here|not exist"
+        r"|be dead|go to sleep and (?:not|never) wake up|fall asleep and (?:not|never) wake up))\b",
+        self_subject=False,
+    ),
+    _t(
+        "suicidal_ideation",
+        "passive",
+        r"\b(?P<v>(?:hope|hoping|wish|wishing|pray|praying) (?:that )?i (?:don't|won't|do not|will not|never"
+        r"|wouldn't) wake up)\b",
+        self_subject=False,
+    ),
+    _t("suicidal_ideation", "passive", r"\b(?P<v>(?:go|went|going) to sleep and (?:not|never) wake up)\b"),
+    _t(
+        "suicidal_ideation",
+        "passive",
+        r"\b(?:don't|do not|didn't|no longer|never) (?:really )?(?P<v>want to (?:live|be alive|exist|keep living"
+        r"|go on|be around|wake up|be here (?:anymore|any more)))\b(?! (?:with|in|at|near|there|on|by|alone|together))",
+        builtin_negation=True,
+    ),
+    _t(
+        "suicidal_ideation",
+        "passive",
+        r"\b(?P<v>(?:no|not any|don't have (?:a|any)|don't see (?:a|any|the)|can't see (?:a|any|the)|there's no"
+        r"|what's the|what is the) (?:reason|point) (?:to|in|of) (?:live|living|going on|being alive|being here"
+        r"|carrying on|keep going|keeping going))\b",
+        self_subject=False,
+        builtin_negation=True,
+    ),
+    _t("suicidal_ideation", "passive", r"\b(?P<v>nothing (?:left )?to live for)\b", builtin_negation=True),
+    _t("suicidal_ideation", "passive", r"\b(?P<v>(?:tired|sick) of (?:living|being alive))\b"),
+    _t(
+        "suicidal_ideation",
+        "passive",
+        r"\b(?P<v>(?:life|living|my life|it)(?: just)? (?:isn't|is not|'s not|ain't|doesn't feel|does not feel"
+        r"|don't feel) worth (?:living|it anymore|it any more))\b",
+        self_subject=False,
+        builtin_negation=True,
+    ),
+    _t(
+        "suicidal_ideation",
+        "passive",
+        r"\b(?P<v>(?:noone|nobody) (?:would|'d|will|'ll|is going to|even)(?: [a-z']+){0,2}? (?:care|notice|miss me)"
+        r"(?: [a-z']+){0,3}? if i (?:was|were|died|disappeared|wasn't|weren't|just|killed|was gone|were gone))",
+        self_subject=False,
+        builtin_negation=True,
+    ),
+    _t(
+        "suicidal_ideation",
+        "distress",
+        r"\b(?P<v>can't (?:go on|keep going|keep doing this|take it) (?:anymore|any more|like this))\b",
+        builtin_negation=True,
+    ),
+    # ---- self-harm -------------------------------------------------------------------------------
+    _t(
+        "self_harm",
+        "act",
+        r"\b(?P<v>(?:cut|cutting|cuts|burn|burning|burned|burnt|scratch|scratching|scratched|hit|hitting|punch"
+        r"|punching|punched|harm|harming|harmed|hurt|hurting|injure|injuring|injured|starve|starving|starved"
+        r"|bite|biting|bit|pinch|pinching) myself)\b",
+    ),
+    _t(
+        "self_harm",
+        "act",
+        r"\b(?P<v>(?:cut|cutting|burn|burning|burned|burnt|scratch|scratching|scratched) (?:my (?:arms?|wrists?"
+        r"|legs?|thighs?|skin|stomach|hips?)))\b",
+    ),
+    _t("self_harm", "act", r"\b(?P<v>self harm(?:ing|ed|s)?)\b"),
+    _t(
+        "self_harm", "act", r"\b(?P<v>(?:started|start|been|keep|kept|went back to) cutting(?: again)?|cutting again)\b"
+    ),
+    _t(
+        "self_harm",
+        "urge",
+        r"\b(?P<v>(?:urges?|urged|tempted|temptation|need|wanting|want|wanted|feel like|felt like|craving)"
+        r" to (?:cut|hurt myself|harm myself|burn myself|self harm|cut myself))\b",
+    ),
+    # ---- harm to others ---------------------------------------------------------------------------
+    _t("harm_to_others", "threat", rf"\b{_I}{_GAP}\s+(?P<v>{_HARM_V} {_OBJ})\b", self_subject=False),
+    _t(
+        "harm_to_others",
+        "ideation",
+        rf"\b(?P<v>(?:thoughts?|thinking|thought|fantasies|fantasi[sz]ing|images|imagining|dreaming) (?:about|of)"
+        rf" {_HARM_V} {_OBJ})\b",
+    ),
+    _t(
+        "harm_to_others",
+        "revenge",
+        r"\b(?P<v>(?:make|making|made) (?:him|her|them|[a-z]+) pay)\b(?! for (?:the|my|it))",
+    ),
+    _t(
+        "harm_to_others",
+        "revenge",
+        r"\b(?P<v>(?:get|getting|got|take|taking) (?:back at|even with|revenge on|my revenge)"
+        r"(?: on)? (?:him|her|them|[a-z]+))\b",
+    ),
+    _t(
+        "harm_to_others",
+        "revenge",
+        r"\b(?P<v>(?:planning|plan|planned|want|wanted|thinking about|get|getting) (?:my )?"
+        r"(?:revenge|payback))\b",
+    ),
+    _t(
+        "harm_to_others",
+        "revenge",
+        r"\b(?P<v>(?:he|she|they)(?:'ll| will|'s going to|'re going to| is going to| are going to) (?:get what's"
+        r" coming|regret (?:it|this|that|what)|be sorry|pay for (?:it|this|that|what)))",
+        self_subject=False,
+    ),
+    _t("harm_to_others", "revenge", r"\b(?P<v>what's coming to (?:him|her|them)|teach (?:him|her|them) a lesson)\b"),
+    _t(
+        "harm_to_others",
+        "revenge",
+        r"\b(?P<v>(?:won't|will not|never) (?:even )?see it coming)\b",
+        builtin_negation=True,
+    ),
+    _t(
+        "harm_to_others",
+        "stalking",
+        r"\b(?P<v>(?:know|found out|figured out|find out|tracked down|looked up) where (?:he|she|they|my ex)"
+        r" (?:lives?|works?|stays?|parks?|goes))\b",
+    ),
+    _t(
+        "harm_to_others",
+        "stalking",
+        r"\b(?P<v>(?:drive|drove|driving|drives|walk|walked|walking|go|went|going|swing|swung) (?:past|by)"
+        r" (?:his|her|their|my ex's) (?:house|place|apartment|flat|work|office|home|building|school|gym))\b",
+    ),
+    _t(
+        "harm_to_others",
+        "stalking",
+        r"\b(?P<v>(?:wait|waiting|waited|sit|sitting|sat|park|parked|parking|hang around|hanging around|hung around"
+        r"|watch|watching|watched|stand|standing|stood) (?:outside|near|across from|opposite) (?:his|her|their"
+        r"|my ex's) (?:house|place|apartment|flat|work|office|home|building|school|gym|door))\b",
+    ),
+    _t(
+        "harm_to_others",
+        "stalking",
+        r"\b(?P<v>(?:follow|following|followed|tracking|tracked|track) (?:him|her|them|my ex))\b"
+        r"(?! (?:on|online|around on) (?:instagram|twitter|facebook|tiktok|social media|the app))",
+    ),
+    _t(
+        "harm_to_others",
+        "stalking",
+        r"\b(?P<v>(?:show|showed|turn|turned|showing|turning) up (?:at|outside) (?:his|her"
+        r"|their|my ex's) (?:house|place|apartment|work|office|home|door))\b",
+    ),
+    _t(
+        "harm_to_others",
+        "stalking",
+        r"\b(?P<v>(?:put|installed|hid|placed|hidden) (?:a |an )?(?:tracker|tracking app|gps"
+        r"|air tag|airtag|spyware|camera) (?:on|in) (?:his|her|their))\b",
+    ),
+    _t(
+        "harm_to_others",
+        "stalking",
+        r"\b(?P<v>(?:keep|kept|been|still) (?:texting|calling|messaging|emailing) (?:him|her"
+        r"|them)) (?:[a-z']+ ){0,2}(?:though|after|when) (?:he|she|they) (?:told|asked|said|blocked)",
+    ),
+    # ---- substance use (a use phrase; a risk cue is required as well, see _substance_cue) ---------
+    _t(
+        "substance_use",
+        "use",
+        r"\b(?P<v>drink|drinks|drinking|drank|drunk|beers?|wine|vodka|whiske?y|booze|liquor|alcohol|shots|pints"
+        r"|spirits|gin|rum|tequila|weed|cannabis|marijuana|joints|edibles|cocaine|crack|meth|heroin|fentanyl"
+        r"|opioids?|oxy|oxycodone|percocet|xanax|benzos?|painkillers|molly|mdma|ecstasy|ketamine|lsd|shrooms"
+        r"|getting high|get high|got high|stoned|wasted|hammered|using again|started using|been using|doing coke"
+        r"|lines of coke|snorting)\b"
+        r"(?! (?:of )?(?:coffee|tea|water|juice|soda|pop|milk|energy drinks?|smoothies?|cola|coke|decaf|lemonade))",
+    ),
+    # ---- abuse or neglect -------------------------------------------------------------------------
+    _t(
+        "abuse_or_neglect",
+        "victim",
+        rf"\b{_PERP}(?: [a-z']+){{0,2}}? (?P<v>{_ABUSE_V.format(V=_VICT)})",
+        self_subject=False,
+    ),
+    _t(
+        "abuse_or_neglect",
+        "threatened",
+        rf"\b{_PERP}(?: [a-z']+){{0,2}}? (?P<v>(?:threatened|threatens|threatening|said he'd|said she'd|said he would"
+        rf"|said she would|says he'll|says she'll|told me he'd|told me she'd|would|will|'ll|is going to|'s going to)"
+        rf" (?:to )?(?:kill|hurt|hit|take) (?:me|the kids|my kids|us))\b",
+        self_subject=False,
+    ),
+    _t(
+        "abuse_or_neglect",
+        "fear",
+        r"\b(?P<v>(?:scared|afraid|terrified|frightened) (?:of (?:him|her|my (?:husband|wife|partner|boyfriend"
+        r"|girlfriend|dad|father|mom|mother|ex|stepdad))|to go home|(?:of )?what (?:he|she)(?:'ll| will| might"
+        r"| would) do|(?:that )?(?:he|she)(?:'ll| will| might| would) (?:hurt|hit|kill)))",
+    ),
+    _t(
+        "abuse_or_neglect",
+        "control",
+        rf"\b{_PERP} (?P<v>(?:won't|doesn't|does not|will not|never|didn't) (?:let|allow) me (?:to )?(?:see|leave|go"
+        rf"|have|talk|use|work|spend|get|keep))\b",
+        self_subject=False,
+        builtin_negation=True,
+    ),
+    _t(
+        "abuse_or_neglect",
+        "control",
+        rf"\b{_PERP} (?P<v>(?:controls|controlled|takes|took|keeps) (?:all )?(?:the|my|our)"
+        r" (?:money|finances|phone|car keys|keys|passport|bank card))\b",
+        self_subject=False,
+    ),
+    _t(
+        "abuse_or_neglect",
+        "sexual",
+        r"\b(?P<v>(?:forced|forces|made|makes|pressured|pressures) me (?:to )?(?:have sex|do (?:things|stuff)|sleep"
+        r" with)|touched me inappropriately|raped me|molested me|sexually abused me)\b",
+        self_subject=False,
+    ),
+    _t(
+        "abuse_or_neglect",
+        "victim",
+        r"\b(?P<v>(?:abused|abusive|abusing) (?:me|us))\b|\b(?P<w>he's abusive|she's abusive"
+        r"|was abusive|is abusive|abusive relationship)\b",
+        self_subject=False,
+    ),
+    _t(
+        "abuse_or_neglect",
+        "neglect",
+        rf"\b(?P<v>(?:leave|left|leaving|leaves) {_DEP}(?: [a-z']+){{0,2}}? (?:alone|home alone|by themselves"
+        r"|by himself|by herself|on their own|on his own|on her own|unattended|in the car))\b",
+    ),
+    _t("abuse_or_neglect", "neglect", r"\b(?P<v>fend(?:ing)? for themselves|home alone)\b"),
+    _t(
+        "abuse_or_neglect",
+        "neglect",
+        rf"\b(?P<v>{_DEP}(?: have| has|'ve)?(?: been)? (?:getting|making|fixing|putting)"
+        r" themselves (?:to bed|breakfast|dinner|lunch|to school|food|meals))\b",
+        self_subject=False,
+    ),
+    _t(
+        "abuse_or_neglect",
+        "neglect",
+        rf"\b(?:haven't|hasn't|didn't|don't|couldn't|can't|not|forgot to|forget to|forgotten to|forgetting to)"
+        rf" (?:been able to |always )?(?P<v>(?:feed|fed|feeding|bathe|bathed|pick up|picked up) {_DEP}"
+        rf"|(?:feed|fed|feeding|bathe|bathed|pick|picked) (?:them|him|her) up|take {_DEP} to (?:school|the doctor))\b",
+        builtin_negation=True,
+    ),
+    _t(
+        "abuse_or_neglect",
+        "neglect",
+        rf"\b(?P<v>too (?:drunk|high|wasted|hungover|out of it) to (?:look after|take care"
+        rf" of|watch|mind|feed|drive|pick up) (?:{_DEP}|them|him|her))\b",
+    ),
+    _t(
+        "abuse_or_neglect",
+        "neglect",
+        r"\b(?P<v>no food (?:in the house|for the kids|in the fridge))\b",
+        builtin_negation=True,
+    ),
+    _t(
+        "abuse_or_neglect",
+        "perpetrator",
+        rf"\b{_I}{_GAP}\s+(?P<v>{_CHILD_HARM_V.format(D=_DEP)})\b",
+        self_subject=False,
+    ),
+]
+
+# Tokens that make a clause negative; a few fixed phrases that look negative but are not.
+_NEGATORS = _words(
+    "not never no noone nobody nothing none neither nor don't doesn't didn't won't wouldn't can't "
+    "couldn't haven't hasn't hadn't isn't aren't wasn't weren't shouldn't ain't"
+)
+_NOT_NEGATING_NEXT = frozenset({"stop", "help", "resist", "shake", "wait", "only", "just", "sure", "know", "bear"})
+_FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll"})
+_OTHER_SUBJECT = frozenset(
+    {
+        "he",
+        "she",
+        "they",
+        "you",
+        "we",
+        "he's",
+        "she's",
+        "they're",
+        "you're",
+        "we're",
+        "he'd",
+        "she'd",
+        "they'd",
+        "you'd",
+        "he'll",
+        "she'll",
+        "they'll",
+        "you'll",
+        "you've",
+        "they've",
+        "we've",
+    }
+)
+_KIN = _words(
+    "friend friends brother sister mom mother mum dad father partner husband wife boyfriend girlfriend "
+    "son daughter cousin uncle aunt coworker colleague boss roommate neighbor neighbour grandma grandpa "
+    "ex kid kids niece nephew buddy classmate"
+)
+_ATTRIBUTION = _words(
+    "thinks thought worries worried worry says said told tells asked asks accused afraid scared fears "
+    "feared believes believed suspects suspected claims claimed"
+)
+_IF_CUES = frozenset({"if", "suppose", "supposing", "unless", "hypothetically"})
+_IF_NOT_AFTER = frozenset(
+    {
+        "as",
+        "wonder",
+        "wondering",
+        "wondered",
+        "ask",
+        "asked",
+        "asking",
+        "know",
+        "sure",
+        "see",
+        "check",
+        "matter",
+        "like",
+        "even",
+    }
+)
+_CONSEQUENT = frozenset({"then", "i'll", "i'd", "i'm"})
+
+
+def _token_at(s: Sentence, char: int) -> int:
+    """Index of the token that contains (or follows) char offset `char` of s.norm."""
+    lo = 0
+    for i, off in enumerate(s.offsets):
+        if off > char:
+            break
+        lo = i
+    return lo
+
+
+def _clause_start(s: Sentence, i: int) -> int:
+    while i > 0 and not s.boundary[i]:
+        i -= 1
+    return i
+
+
+def _hypothetical(s: Sentence, i: int) -> bool:
+    """True when token i lies in the antecedent of a conditional ("if I ever felt like ...")."""
+    t = s.tokens
+    cue = -1
+    for k in range(_clause_start(s, i), i + 1):
+        w, prev = t[k], (t[k - 1] if k > 0 else "")
+        if w == "if":
+            if prev not in _IF_NOT_AFTER or prev == "even":
+                cue = k
+        elif w in _IF_CUES or (w == "case" and prev == "in"):
+            cue = k
+    if cue < 0:
+        return False
+    for k in range(cue + 2, i + 1):  # a consequent started before the trigger: "if X I'll Y"
+        if t[k] in _CONSEQUENT or (t[k] == "i" and k + 1 < len(t) and t[k + 1] in ("will", "would", "am", "might")):
+            return False
+    return True
+
+
+def _subject_window(s: Sentence, v: int) -> tuple[int, str]:
+    """Walk back from token v to its subject; return (start index of the window, subject kind).
+
+    kind: "first" (I), "other" (he/she/they/you/we, my friend ...), or "none" (clause start reached).
+    """
+    t = s.tokens
+    k = v - 1
+    stop = max(_clause_start(s, v), v - 8)
+    while k >= stop:
+        w = t[k]
+        if w in _FIRST_PERSON:
+            return k, "first"
+        if w in _OTHER_SUBJECT or (w in _KIN and k > 0 and t[k - 1] in ("my", "his", "her", "their", "a")):
+            return k, "other"
+        k -= 1
+    return max(stop, 0), "none"
+
+
+def _negated(s: Sentence, a: int, b: int) -> bool:
+    """A negator among tokens [a, b) (the span between the subject and the key phrase)."""
+    t = s.tokens
+    for k in range(a, b):
+        w = t[k]
+        if w in _NEGATORS:
+            nxt = t[k + 1] if k + 1 < len(t) else ""
+            if nxt in _NOT_NEGATING_NEXT or (w == "no" and nxt == "longer"):
+                continue
+            return True
+    # "it's not that I ...", "I don't think I ...": a negated frame just before the subject
+    pre = t[max(0, a - 3) : a]
+    return bool(pre) and (
+        pre[-2:] == ["not", "that"]
+        or (len(pre) >= 2 and pre[-2] in _NEGATORS and pre[-1] in ("think", "feel", "believe", "say"))
+    )
+
+
+def _attributed(s: Sentence, subj: int) -> bool:
+    """Someone else's words or worry: "my mom worries I'll hurt myself"."""
+    t = s.tokens
+    pre = t[max(_clause_start(s, subj), subj - 6) : subj]
+    if not any(w in _ATTRIBUTION for w in pre):
+        return False
+    return any(w in _OTHER_SUBJECT or w in _KIN for w in pre) and not any(w in _FIRST_PERSON for w in pre)
+
+
+# --------------------------------------------------------------------------------------------------
+# Cues used for substance risk and severity
+# --------------------------------------------------------------------------------------------------
+
+
+def _rx(*alts: str) -> re.Pattern[str]:
+    return re.compile(r"\b(?:" + "|".join(alts) + r")\b")
+
+
+_NUM_BIG = (
+    r"(?:four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|a dozen|dozen|[4-9]|1[0-9]|several"
+    r"|lots of|a lot of|so many|too many|way too many|a bunch of)"
+)
+SUBST_MODERATE = _rx(
+    r"every ?(?:night|day|evening|morning|weekend|single day|single night)",
+    r"most (?:nights|days|evenings|weekends)",
+    r"each (?:night|day|evening)",
+    r"daily",
+    r"nightly",
+    r"all (?:day|night|weekend)",
+    r"(?:three|four|five|six|several|a few|[3-6]) (?:nights|days|times) a week",
+    rf"{_NUM_BIG}(?: or [a-z0-9]+)? (?:beers|drinks|glasses|shots|pints|cans|bottles|joints|pills|lines)",
+    r"a (?:whole |full |entire )?bottle (?:of (?:wine|vodka|whiske?y|gin|rum|tequila|liquor)|a (?:night|day))",
+    r"(?:six|twelve|twenty four|12|24) pack",
+    r"a fifth",
+    r"more and more",
+    r"more than (?:i used to|before|ever|i should|i'd like|i want|i meant)",
+    r"(?:increasing|increased|escalating|escalated|getting worse|gotten worse)",
+    r"out of (?:hand|control)",
+    r"too much",
+    r"a lot more",
+    r"heavily",
+    r"heavy",
+    r"binge\w*",
+    r"can't stop",
+    r"couldn't stop",
+    r"can't cut (?:back|down)",
+    r"need (?:a drink|to drink|to use|it to|a hit)",
+    r"get through the day",
+    r"to cope",
+    r"to function",
+    r"(?:drinking|using|smoking) again",
+    r"relapsed?",
+    r"fell off the wagon",
+    r"back on the (?:bottle|drugs)",
+    r"hid(?:e|ing)? (?:the )?(?:bottles|it|drinks|how much|the empties)",
+    r"before work",
+    r"at work",
+    r"on the job",
+    r"at lunch",
+    r"alone",
+)
+SUBST_HIGH = _rx(
+    r"black(?:ed)? out",
+    r"blackouts?",
+    r"passed out",
+    r"drunk driving",
+    r"drove (?:home )?(?:drunk|after drinking|wasted|high)",
+    r"driving (?:drunk|after drinking|high)",
+    r"drink and drive",
+    r"the shakes",
+    r"shaky",
+    r"sweats",
+    r"withdrawals?",
+    r"detox",
+    r"dts",
+    r"seizures?",
+    r"mix(?:ing|ed)? (?:it|them|alcohol|drinks|pills) with",
+    r"with my (?:pills|meds|medication)",
+    r"overdose\w*",
+    r"od'd",
+    r"heroin",
+    r"fentanyl",
+    r"meth",
+    r"crack",
+    r"inject\w*",
+    r"shooting up",
+    r"needles?",
+    r"every morning",
+    r"when i wake up",
+    r"first thing in the morning",
+    r"in the morning",
+)
+SUBST_LOW = _rx(r"a (?:bit|little) more", r"a few more", r"more than usual", r"more often", r"more lately")
+
+HISTORICAL = _rx(
+    r"used to",
+    r"when i was (?:a kid|a child|younger|little|a teenager|a teen|in high school|in college|in school|"
+    r"[a-z]+ years old|\d+)",
+    r"years ago",
+    r"(?:a )?long time ago",
+    r"as a (?:kid|child|teenager|teen)",
+    r"in high school",
+    r"in college",
+    r"growing up",
+    r"back then",
+    r"in my (?:teens|twenties|twenties)",
+    r"haven't (?:[a-z']+ ){0,3}since",
+    r"not anymore",
+    r"(?:stopped|quit) (?:years|a long time)",
+)
+RECENT = _rx(
+    r"last night",
+    r"yesterday",
+    r"today",
+    r"tonight",
+    r"this (?:week|morning|weekend)",
+    r"right now",
+    r"lately",
+    r"these days",
+    r"again",
+    r"recently",
+    r"past (?:few )?(?:days|weeks)",
+    r"this past",
+)
+PLAN = _rx(
+    r"(?:have|got|made|making|worked out|figured out|thought about|planned|planning|decided|chosen|picked) (?:a |the"
+    r" |my )?(?:plan|date|method|spot|place)",
+    r"how i(?:'d| would| will| could)? (?:do it|end it|die|kill myself)",
+    r"when i(?:'d| would| will)? do it",
+    r"(?:wrote|written|writing) (?:a |my )?(?:suicide )?(?:note|goodbye|letters?)",
+    r"giv(?:en|ing|e) away my",
+    r"said goodbye",
+    r"looked up how",
+)
+MEANS = _rx(
+    r"(?:have|got|saving|saved|stockpiled|stockpiling|bought|buy|keep|kept|collected|collecting|hoarding) (?:up )?"
+    r"(?:a |some |enough |all |my |the |a bunch of |a bottle of )?(?:[a-z]+ )?"
+    r"(?:pills|tablets|sleeping pills|medication"
+    r"|meds|gun|guns|rope|razor|razors|blades|knife|knives|firearm|pistol|rifle|poison)",
+    r"(?:gun|pills|rope|bridge|roof|train tracks|tracks|ledge) (?:is|are)? ?(?:ready|in my|at home|in the house)",
+)
+INTENT = _rx(
+    r"going to",
+    r"i will",
+    r"i'll",
+    r"intend",
+    r"decided",
+    r"ready to",
+    r"this weekend",
+    r"tonight",
+    r"tomorrow",
+    r"soon",
+    r"swear",
+)
+MEDICAL = _rx(
+    r"stitches",
+    r"hospital",
+    r"emergency",
+    r"a and e",
+    r"er",
+    r"deep(?:er)?",
+    r"bleed\w*",
+    r"blood",
+    r"infect\w*",
+    r"scars?",
+)
+FREQUENT = _rx(
+    r"every ?(?:day|night)",
+    r"daily",
+    r"more and more",
+    r"more often",
+    r"all the time",
+    r"constantly",
+    r"several times a (?:day|week)",
+)
+WEAPON = _rx(r"gun", r"guns", r"knife", r"knives", r"weapon", r"bat", r"firearm", r"pistol", r"rifle")
+HTO_INTENT = _rx(
+    r"going to", r"i will", r"i'll", r"planning", r"plan", r"swear", r"ready to", r"about to", r"gonna", r"next time"
+)
+HTO_SOFT = _rx(r"could", r"felt like", r"feel like", r"sometimes", r"almost")
+CHILD = _rx(r"kids?", r"children", r"child", r"son", r"daughter", r"baby", r"toddler")
+
+
+def _substance_cue(flat: str) -> Severity | None:
+    if SUBST_HIGH.search(flat):
+        return "high"
+    if SUBST_MODERATE.search(flat):
+        return "moderate"
+    if SUBST_LOW.search(flat):
+        return "low"
+    return None
+
+
+# --------------------------------------------------------------------------------------------------
+# Matching
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Match:
+    type: RiskType
+    kind: str
+    status: str  # positive | negated | hypothetical | other
+    token: int
+
+
+ACCIDENT = _rx(
+    r"by accident",
+    r"accidentally",
+    r"playing",
+    r"at the gym",
+    r"lifting",
+    r"fell",
+    r"slipped",
+    r"tripped",
+    r"cooking",
+    r"skiing",
+    r"running",
+    r"working out",
+    r"on the stove",
+    r"sprain\w*",
+    r"chopping",
+    r"shaving",
+)
+
+
+def sentence_matches(s: Sentence) -> list[Match]:
+    """Every trigger in the sentence with the status its clause gives it."""
+    out: list[Match] = []
+    seen: set[tuple[str, int]] = set()
+    for trig in TRIGGERS:
+        for m in trig.pattern.finditer(s.norm):
+            grp = "v" if m.group("v") is not None else "w"
+            v = _token_at(s, m.start(grp))
+            a = _token_at(s, m.start())
+            if (trig.type, v) in seen:
+                continue
+            seen.add((trig.type, v))
+            # The negation window runs from the phrase's subject to its key words; a phrase that carries
+            # its own negation ("don't want to live") is only negated from outside ("it's not that ...").
+            end = a if trig.builtin_negation else v
+            if not trig.self_subject and a < v:
+                subj, kind = a, "first"  # the subject is part of the pattern ("I would never hurt him")
+            else:
+                subj, kind = _subject_window(s, end)
+            if _hypothetical(s, v):
+                status = "hypothetical"
+            elif (
+                (trig.self_subject and (kind == "other" or (kind == "first" and _attributed(s, subj))))
+                or (trig.type == "self_harm" and ACCIDENT.search(s.norm))
+                or (trig.kind == "neglect" and not CHILD.search(s.norm))
+            ):
+                status = "other"  # someone else's act or words, an accident, or no dependent involved
+            elif _negated(s, subj, end):
+                status = "negated"
+            else:
+                status = "positive"
+            out.append(Match(trig.type, trig.kind, status, v))
+    return out
+
+
+_SECOND = frozenset({"you", "your", "yourself", "you're", "you've", "you'd", "you'll"})
+_FIRST_ANY = frozenset({"i", "me", "my", "myself", "i'm", "i've", "i'd", "i'll", "mine"})
+QUANTITY = re.compile(
+    rf"\b{_NUM_BIG}(?: or [a-z0-9]+)? (?:beers|drinks|glasses|shots|pints|cans|bottles|joints|pills|lines)\b"
+    r"|\ba (?:whole |full |entire )?bottle (?:of|a)\b"
+)
+
+
+def _addressed_to_other(s: Sentence) -> bool:
+    """Second person and no first person: "you ..." speech (a therapist's, when roles are unknown)."""
+    toks = set(s.tokens)
+    return bool(toks & _SECOND) and not toks & _FIRST_ANY
+
+
+def _second_person_question(s: Sentence) -> bool:
+    return s.is_question and _addressed_to_other(s)
+
+
+def _substance_risk(s: Sentence) -> bool:
+    """A risk cue, and the use is the speaker's own: first person, or an amount ("five or six beers")."""
+    if _substance_cue(s.norm) is None:
+        return False
+    return bool(set(s.tokens) & _FIRST_ANY) or bool(QUANTITY.search(s.norm))
+
+
+# --------------------------------------------------------------------------------------------------
+# Severity
+# --------------------------------------------------------------------------------------------------
+
+_LEVELS: tuple[Severity, ...] = ("low", "moderate", "high")
+
+
+def _bump(level: int, by: int = 1) -> int:
+    return max(0, min(2, level + by))
+
+
+def _context_cues(s: Sentence, sentences: list[Sentence], window_s: float = 120.0) -> str:
+    """Flat text of the same speaker's nearby sentences (not the sentence itself), for plan/means cues."""
+    parts = []
+    for o in sentences:
+        if o is s or o.speaker != s.speaker or abs(o.start - s.start) > window_s:
+            continue
+        if o.is_question and _second_person_question(o):
+            continue
+        # Negated plan/means talk ("it's more of a feeling than a plan", "I don't keep medication") is
+        # protective, not a raiser: keep only clauses without a negator.
+        if not (set(o.tokens) & _NEGATORS) and " than a plan" not in o.norm:
+            parts.append(o.norm)
+    return " | ".join(parts)
+
+
+def _severity(type_: RiskType, kinds: set[str], s: Sentence, context: str, has_si_nearby: bool) -> tuple[Severity, str]:
+    """Explicit rules; returns (severity, rationale). The rationale never quotes the transcript."""
+    flat = s.norm
+    hist = bool(HISTORICAL.search(flat)) and not RECENT.search(flat)
+    why: list[str] = []
+    if type_ == "suicidal_ideation":
+        active = bool(kinds & {"active"})
+        if "attempt" in kinds:
+            why.append("suicide attempt mentioned")
+        why.append(
+            "active suicidal ideation"
+            if active
+            else ("passive suicidal ideation" if "passive" in kinds else "expressed hopelessness about going on")
+        )
+        level = 0 if kinds <= {"distress"} else 1
+        if hist:
+            level = 1 if "attempt" in kinds else 0
+            why.append("described as past")
+        else:
+            if active and RECENT.search(flat):
+                level = _bump(level)
+                why.append("recent")
+            if PLAN.search(flat) or PLAN.search(context):
+                level = _bump(level)
+                why.append("plan mentioned")
+            if MEANS.search(flat) or MEANS.search(context):
+                level = _bump(level)
+                why.append("access to means mentioned")
+            if active and INTENT.search(flat):
+                level = _bump(level)
+                why.append("intent expressed")
+            if "attempt" not in kinds and re.search(r"\b(?:tried|attempted) to (?:kill|end)|suicide attempt", context):
+                level = _bump(level)
+                why.append("past attempt mentioned")
+        return _LEVELS[level], "; ".join(why)
+    if type_ == "self_harm":
+        why.append("urges to self-harm" if kinds == {"urge"} else "self-harm described")
+        level = 1
+        if hist:
+            level = 0
+            why.append("described as past")
+        elif MEDICAL.search(flat) or FREQUENT.search(flat):
+            level = 2
+            why.append("medical severity or escalating frequency")
+        if has_si_nearby and level < 2 and not hist:
+            why.append("suicidal ideation in the same session")
+        return _LEVELS[level], "; ".join(why)
+    if type_ == "harm_to_others":
+        level = 1
+        if "stalking" in kinds:
+            why.append("monitoring or following another person")
+        if "revenge" in kinds:
+            why.append("revenge or indirect threat")
+        if kinds & {"threat", "ideation"}:
+            why.append("thoughts or statements of harming another person")
+            if HTO_INTENT.search(flat):
+                level = 2
+                why.append("intent or plan")
+            elif "threat" in kinds and HTO_SOFT.search(flat) and not (kinds & {"stalking", "revenge"}):
+                level = 0
+                why.append("possibly a figure of speech")
+        if WEAPON.search(flat) or WEAPON.search(context):
+            level = _bump(level)
+            why.append("weapon mentioned")
+        if hist:
+            level = 0
+            why.append("described as past")
+        return _LEVELS[level], "; ".join(why)
+    if type_ == "substance_use":
+        cue = _substance_cue(flat) or "low"
+        why.append(
+            {
+                "high": "dangerous pattern (withdrawal, blackouts, morning use, driving or mixing)",
+                "moderate": "heavy, frequent or escalating use",
+                "low": "increase in use",
+            }[cue]
+        )
+        if hist:
+            why.append("described as past")
+            return "low", "; ".join(why)
+        return cue, "; ".join(why)
+    # abuse_or_neglect
+    level = 1
+    if kinds & {"victim", "threatened", "sexual", "perpetrator"}:
+        level = 2
+        why.append(
+            {
+                "victim": "client describes being harmed",
+                "threatened": "client describes threats",
+                "sexual": "sexual abuse described",
+                "perpetrator": "harm to a child described",
+            }[next(k for k in ("sexual", "perpetrator", "threatened", "victim") if k in kinds)]
+        )
+        if "victim" in kinds and re.search(r"\bhurt(?:s|ing)? (?:me|us)\b", flat) and not (kinds - {"victim"}):
+            level = 1
+    if "fear" in kinds:
+        why.append("client afraid of a person at home")
+    if "control" in kinds:
+        why.append("controlling behaviour")
+    if "neglect" in kinds:
+        why.append("possible neglect of a dependent")
+    if hist:
+        level = 0
+        why.append("described as past")
+    return _LEVELS[level], "; ".join(why)
+
+
+# --------------------------------------------------------------------------------------------------
+# Direct questions and yes/no answers
+# --------------------------------------------------------------------------------------------------
+
+_Q_TOPICS: list[tuple[RiskType, re.Pattern[str]]] = [
+    (
+        "suicidal_ideation",
+        _rx(
+            r"suicid\w*",
+            r"kill(?:ing)? yourself",
+            r"end(?:ing)? your (?:own )?life",
+            r"tak(?:e|ing) your (?:own )?life",
+            r"(?:want|wanting|wish|wished|wishing) (?:to be|you were) dead",
+            r"want(?:ing)? to die",
+            r"better off dead",
+            r"not (?:wanting to )?(?:be alive|be here|wake up)",
+            r"end it all",
+        ),
+    ),
+    ("self_harm", _rx(r"(?:hurt|hurting|harm|harming|cut|cutting|injur\w*|burn|burning) yourself", r"self harm\w*")),
+    (
+        "harm_to_others",
+        _rx(
+            r"(?:hurt|hurting|harm|harming|kill|killing|attack\w*|hit|hitting|getting back at) (?:him|her|them|someone"
+            r"|anyone|anybody|somebody|others|other people|your \w+)"
+        ),
+    ),
+]
+_YES = re.compile(
+    r"^(?:yes|yeah|yep|yup|sometimes|i have|i do|i did|a little|kind of|sort of|occasionally|once or"
+    r" twice|a few times|lately|maybe|i guess|at times|every now and then|more than i'd like|i think so)\b"
+)
+_NO = re.compile(
+    r"^(?:no|nope|nah|never|not really|not at all|no way|nothing like that|definitely not|of course not"
+    r"|absolutely not|not exactly|i haven't|i have not|i don't|i do not)\b"
+)
+
+
+def _question_types(s: Sentence) -> list[RiskType]:
+    if not (s.is_question or s.tokens[:1] == ["any"]):
+        return []
+    if not set(s.tokens) & {"you", "your", "yourself", "you've", "you're"}:
+        return []
+    return [t for t, rx in _Q_TOPICS if rx.search(s.norm)]
+
+
+def _answer(sentences: list[Sentence], q: Sentence) -> list[Sentence]:
+    """The first sentences (up to two) of the next turn, if it starts soon after the question.
+
+    Without speaker labels every sentence is one turn: then the following sentences are taken.
+    """
+    later = sentences[q.index + 1 :]
+    if q.speaker != "Unknown":
+        later = [o for o in later if o.turn != q.turn]
+    if not later or later[0].start - q.end > 20.0:
+        return []
+    turn = later[0].turn
+    return [o for o in later if o.turn == turn][:2]
+
+
+def _quote(answer: list[Sentence]) -> tuple[str, float, float, str]:
+    first = answer[0]
+    if len(first.tokens) <= 3 and len(answer) > 1:  # "No." alone says little: keep the next sentence too
+        return f"{first.text} {answer[1].text}", first.start, answer[1].end, first.speaker
+    return first.text, first.start, first.end, first.speaker
+
+
+# --------------------------------------------------------------------------------------------------
+# Public API
+# --------------------------------------------------------------------------------------------------
+
+
+def may_be_client(s: Sentence) -> bool:
+    """Only the client's speech raises flags; an unknown role counts, obvious therapist questions don't."""
+    if s.role == "therapist":
+        return False
+    return not (s.role is None and _addressed_to_other(s))
+
+
+def detect_risks_in_sentences(sentences: list[Sentence]) -> tuple[list[RiskFlag], list[Denial]]:
+    flags: list[RiskFlag] = []
+    denials: list[Denial] = []
+    per_sentence: dict[int, dict[RiskType, set[str]]] = {}
+    negs: dict[int, set[RiskType]] = {}
+    for s in sentences:
+        if not s.tokens or not may_be_client(s):
+            continue
+        pos: dict[RiskType, set[str]] = {}
+        neg: set[RiskType] = set()
+        for m in sentence_matches(s):
+            if m.status == "positive":
+                if m.type == "substance_use" and _substance_cue(s.norm) is None:
+                    continue  # a drink mentioned is not a risk; quantity, frequency or harm cues are needed
+                pos.setdefault(m.type, set()).add(m.kind)
+            elif (m.status == "negated" and m.type != "substance_use") or (
+                m.status == "negated" and _substance_cue(s.norm)
+            ):
+                neg.add(m.type)
+        # Dependents mentioned with a substance-use flag: keep the two apart (substance flag only).
+        if pos:
+            per_sentence[s.index] = pos
+        if neg - set(pos):
+            negs[s.index] = neg - set(pos)
+
+    si_times = [sentences[i].start for i, p in per_sentence.items() if "suicidal_ideation" in p]
+    for i, pos in per_sentence.items():
+        s = sentences[i]
+        ctx = _context_cues(s, sentences)
+        near_si = any(abs(t - s.start) <= 300 for t in si_times)
+        for type_, kinds in pos.items():
+            sev, why = _severity(type_, kinds, s, ctx, near_si)
+            flags.append(
+                RiskFlag(
+                    type=type_,
+                    severity=sev,
+                    quote=s.text,
+                    start=round(s.start, 2),
+                    end=round(s.end, 2),
+                    speaker=s.speaker,
+                    rationale=why,
+                )
+            )
+    for i, types in negs.items():
+        s = sentences[i]
+        for type_ in sorted(types):
+            denials.append(
+                Denial(
+                    type=type_,
+                    quote=s.text,
+                    start=round(s.start, 2),
+                    end=round(s.end, 2),
+                    speaker=s.speaker,
+                    rationale="client denies",
+                )
+            )
+
+    # Direct risk questions answered with a plain yes or no.
+    for q in sentences:
+        if q.role == "client" or not q.tokens:
+            continue
+        qtypes = _question_types(q)
+        if not qtypes:
+            continue
+        ans = _answer(sentences, q)
+        if not ans or not may_be_client(ans[0]):
+            continue
+        first = ans[0].norm
+        turn_sents = [o for o in sentences if o.turn == ans[0].turn]
+        for type_ in qtypes:
+            if any(type_ in per_sentence.get(o.index, {}) for o in turn_sents):
+                continue  # the answer's own words already raised a flag of this type
+            if any(type_ in negs.get(o.index, set()) for o in turn_sents):
+                continue  # ... or an explicit denial
+            quote, a, b, spk = _quote(ans)
+            if _NO.search(first):
+                denials.append(
+                    Denial(
+                        type=type_,
+                        quote=quote,
+                        start=round(a, 2),
+                        end=round(b, 2),
+                        speaker=spk,
+                        rationale="answered no to a direct question",
+                    )
+                )
+            elif _YES.search(first) and not re.search(r"\b(?:no|not|never)\b", " ".join(first.split()[1:3])):
+                flags.append(
+                    RiskFlag(
+                        type=type_,
+                        severity="moderate",
+                        quote=quote,
+                        start=round(a, 2),
+                        end=round(b, 2),
+                        speaker=spk,
+                        rationale="answered yes to a direct question about " + type_.replace("_", " "),
+                    )
+                )
+    flags.sort(key=lambda f: (f.start, f.type))
+    denials.sort(key=lambda d: (d.start, d.type))
+    return flags, _dedupe_denials(denials)
+
+
+def _dedupe_denials(denials: Iterable[Denial]) -> list[Denial]:
+    seen: set[tuple[str, float]] = set()
+    out: list[Denial] = []
+    for d in denials:
+        if (d.type, d.start) not in seen:
+            seen.add((d.type, d.start))
+            out.append(d)
+    return out
+
+
+def detect_risks(segments: list[Segment]) -> tuple[list[RiskFlag], list[Denial]]:
+    """Risk flags (client speech only) and documented denials, both with verbatim quotes and times."""
+    return detect_risks_in_sentences(split_sentences(segments))
