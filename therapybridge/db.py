@@ -6,13 +6,18 @@ filters need. Writes of the document are idempotent upserts keyed by the session
 
 from __future__ import annotations
 
+import asyncio
+import fcntl
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
+from pathlib import Path
+from typing import Any
 
-from sqlalchemy import JSON, Column, LargeBinary, event
+from sqlalchemy import JSON, Column, Connection, Index, LargeBinary, event, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -53,6 +58,11 @@ class Patient(SQLModel, table=True):
 
 class SessionRecord(SQLModel, table=True):
     __tablename__ = "sessions"
+    __table_args__ = (
+        # One session per (therapist, Idempotency-Key): a retried upload finds the first one.
+        Index("uq_sessions_therapist_idempotency", "therapist_id", "idempotency_key", unique=True),
+        Index("ix_sessions_therapist_created", "therapist_id", "created_at", "id"),
+    )
     id: str = Field(default_factory=_uuid, primary_key=True)
     therapist_id: str | None = Field(default=None, index=True)
     patient_id: str | None = Field(default=None, index=True)
@@ -63,6 +73,7 @@ class SessionRecord(SQLModel, table=True):
     upload_ref: str | None = None
     idempotency_key: str | None = Field(default=None, index=True)
     session_date: str | None = None
+    duration_seconds: float | None = None
     document: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=_now, index=True)
     updated_at: datetime = Field(default_factory=_now)
@@ -116,11 +127,52 @@ def get_engine(url: str | None = None) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True)
 
 
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+BASELINE_REVISION = "0001"  # the schema create_all made before migrations existed
+_PG_MIGRATION_LOCK = 7_233_001  # pg_advisory_xact_lock key: one migrator at a time
+
+
 async def init_db(engine: AsyncEngine | None = None) -> None:
-    """Create missing tables (idempotent)."""
+    """Bring the schema to the newest migration (`alembic upgrade head`); idempotent, and safe when the
+    gateway and the io worker start together (one migrates, the other waits, then finds nothing to do)."""
     engine = engine or get_engine()
+    if engine.dialect.name == "sqlite":
+        # SQLite has no advisory locks; a lock file beside the database serialises the processes.
+        lock_path = Path(engine.url.database or ".").with_suffix(".migrate.lock")
+        lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(lock_path, "a") as lock:
+            await asyncio.to_thread(fcntl.flock, lock, fcntl.LOCK_EX)
+            try:
+                async with engine.begin() as conn:
+                    await conn.run_sync(_upgrade_head)
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
+        return
     async with engine.begin() as conn:
-        await conn.run_sync(SQLModel.metadata.create_all)
+        await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_MIGRATION_LOCK})
+        await conn.run_sync(_upgrade_head)
+
+
+def _alembic_config(connection: Connection | None = None) -> Any:
+    from alembic.config import Config
+
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin on every start
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS_DIR))
+    cfg.set_main_option("path_separator", "os")
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def _upgrade_head(connection: Connection) -> None:
+    from alembic import command
+
+    cfg = _alembic_config(connection)
+    tables = set(inspect(connection).get_table_names())
+    if "sessions" in tables and "alembic_version" not in tables:
+        command.stamp(cfg, BASELINE_REVISION)  # a database made by create_all: adopt it, then upgrade
+    command.upgrade(cfg, "head")
 
 
 @asynccontextmanager
@@ -138,6 +190,7 @@ async def upsert_session(doc: SessionDocument, engine: AsyncEngine | None = None
         row.status = doc.status
         row.progress = doc.progress
         row.error = doc.error
+        row.duration_seconds = doc.duration_seconds
         row.audio_filename = row.audio_filename or doc.audio_filename
         row.document = doc.model_dump(mode="json")
         row.updated_at = _now()
