@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.cluster.hierarchy import fcluster, linkage
+from scipy.optimize import nnls
 
 MAX_AHC_POINTS = 2500  # average linkage is O(n²) in memory: cluster a subsample of long sessions
 DEFAULT_MAX_SPEAKERS = 8
@@ -23,6 +24,10 @@ class CountConfig:
     min_share: float = 0.02
     min_windows: int = 3
     kmeans_iters: int = 10
+    # A cluster whose centroid is a blend of two others (each ≥ this share, fit ≥ cosine) is made
+    # of windows that straddle turn changes, not a third person.
+    blend_min_share: float = 0.2
+    blend_fit: float = 0.85
 
 
 def l2norm(x: np.ndarray) -> np.ndarray:
@@ -95,26 +100,69 @@ def cluster_embeddings(
 def _partition(
     emb: np.ndarray, sub: np.ndarray, tree: np.ndarray, k: int, cfg: CountConfig, absorb: bool
 ) -> np.ndarray | None:
-    """k clusters from the AHC tree refined by k-means; None when k real clusters do not exist."""
+    """k clusters refined by k-means, from the AHC cut or from farthest-point seeds, whichever is
+    tighter; None when k real clusters do not exist (only crumbs split off)."""
     if k == 1:
         return np.zeros(len(emb), dtype=int)
+    best: np.ndarray | None = None
+    best_obj = -np.inf
+    for init in _initial_partitions(emb, sub, tree, k):
+        labels = spherical_kmeans(emb, init, k, cfg.kmeans_iters)
+        if absorb:
+            labels = _absorb_small(emb, labels, cfg)
+        labels, k_eff = _relabel(labels)
+        if k_eff < k:
+            continue
+        obj = float(np.sum(emb * centroids_of(emb, labels, k)[labels]))
+        if obj > best_obj:
+            best, best_obj = labels, obj
+    return best
+
+
+def _initial_partitions(emb: np.ndarray, sub: np.ndarray, tree: np.ndarray, k: int) -> list[np.ndarray]:
+    """AHC's k-cut (mapped to all points) plus deterministic farthest-point seedings.
+
+    Average linkage on a few dozen windows often splits off one outlier first; the seeded starts
+    give k-means a chance to find the real voices in that case.
+    """
+    starts = []
     sub_labels, k_eff = _relabel(fcluster(tree, t=k, criterion="maxclust") - 1)
-    if k_eff < k:
-        return None
-    labels = np.argmax(emb @ centroids_of(emb[sub], sub_labels, k).T, axis=1)
-    labels = spherical_kmeans(emb, labels, k, cfg.kmeans_iters)
-    if absorb:
-        labels = _absorb_small(emb, labels, cfg)
-    labels, k_eff = _relabel(labels)
-    return labels if k_eff == k else None
+    if k_eff == k:
+        starts.append(np.argmax(emb @ centroids_of(emb[sub], sub_labels, k).T, axis=1))
+    for first in np.linspace(0, len(emb) - 1, 4).round().astype(int):
+        seeds = [int(first)]
+        for _ in range(1, k):
+            nearest = np.max(emb @ emb[seeds].T, axis=1)
+            seeds.append(int(np.argmin(nearest)))
+        starts.append(np.argmax(emb @ emb[seeds].T, axis=1))
+    return starts
 
 
 def _distinct(emb: np.ndarray, labels: np.ndarray, cfg: CountConfig) -> bool:
+    """Every pair of centroids is a different voice, and no cluster is just a blend of two others
+    (windows straddling a turn change embed between the two voices and would pose as a third)."""
     k = int(labels.max()) + 1
     cent = centroids_of(emb, labels, k)
     sim = cent @ cent.T
     np.fill_diagonal(sim, -1.0)
-    return bool(sim.max() < cfg.merge_similarity)
+    if sim.max() >= cfg.merge_similarity:
+        return False
+    return not any(is_blend(cent, c, cfg) for c in range(k)) if k >= 3 else True
+
+
+def is_blend(cent: np.ndarray, c: int, cfg: CountConfig) -> bool:
+    """True when centroid c is close to a non-negative mix of two other centroids, both weighing."""
+    others = [o for o in range(len(cent)) if o != c]
+    for i, a in enumerate(others):
+        for b in others[i + 1 :]:
+            coef, _ = nnls(np.stack([cent[a], cent[b]], axis=1), cent[c])
+            if coef.sum() <= 0:
+                continue
+            share = coef.min() / coef.sum()
+            fit = l2norm(coef[0] * cent[a] + coef[1] * cent[b])
+            if share >= cfg.blend_min_share and float(fit @ cent[c]) >= cfg.blend_fit:
+                return True
+    return False
 
 
 def _absorb_small(emb: np.ndarray, labels: np.ndarray, cfg: CountConfig) -> np.ndarray:

@@ -33,6 +33,9 @@ class DiarizerConfig:
     step_s: float = 0.25
     min_region_s: float = 0.2  # shorter VAD blips get no embedding of their own
     block_s: float = 60.0  # audio read per block
+    # A same-speaker pause shorter than this stays inside the turn (a breath between sentences);
+    # the reference and the transcript treat a turn as one stretch of talk.
+    fill_gap_s: float = 1.0
     count: CountConfig = field(default_factory=CountConfig)
     reseg: ResegConfig = field(default_factory=ResegConfig)
 
@@ -180,7 +183,7 @@ class Diarizer:
             turns = self._resegment(win, labels, regions)
         if on_progress is not None:
             on_progress(1.0)
-        return label_turns(turns)
+        return label_turns(turns, self.cfg.fill_gap_s)
 
     def _resegment(self, win: Windows, labels: np.ndarray, regions: list[Region]) -> list[tuple[float, float, int]]:
         k = int(labels.max()) + 1
@@ -192,16 +195,16 @@ class Diarizer:
         return decode(regions, scores, self.cfg.reseg)
 
 
-def label_turns(turns: list[tuple[float, float, int]]) -> list[SpeakerTurn]:
-    """SPEAKER_xx labels numbered by first appearance; adjacent same-speaker pieces stay separate
-    only when a pause lies between them."""
+def label_turns(turns: list[tuple[float, float, int]], fill_gap_s: float = 0.0) -> list[SpeakerTurn]:
+    """SPEAKER_xx labels numbered by first appearance; consecutive pieces of one speaker separated
+    by less than fill_gap_s of silence join into one turn."""
     names: dict[int, str] = {}
     out: list[SpeakerTurn] = []
     for s, e, c in sorted(turns):
         if c not in names:
             names[c] = f"SPEAKER_{len(names):02d}"
         name = names[c]
-        if out and out[-1].speaker == name and s - out[-1].end < 1e-6:
+        if out and out[-1].speaker == name and s - out[-1].end <= fill_gap_s + 1e-6:
             out[-1] = SpeakerTurn(start=out[-1].start, end=round(e, 3), speaker=name)
         else:
             out.append(SpeakerTurn(start=round(s, 3), end=round(e, 3), speaker=name))
