@@ -1,0 +1,49 @@
+#!/bin/sh
+# One-shot Temporal setup steps for docker-compose.yml, run in the temporalio/admin-tools image.
+#   temporal-setup.sh schema      create (or upgrade) Temporal's two Postgres databases; before the server
+#   temporal-setup.sh namespace   register TEMPORAL_NAMESPACE if missing; after the server is up
+# Both are idempotent: `docker compose up` runs them on every start, and an upgraded image's schema
+# changes are applied by the `schema` step before the new server starts.
+set -eu
+
+step="${1:?usage: temporal-setup.sh schema|namespace}"
+
+case "$step" in
+schema)
+  : "${POSTGRES_SEEDS:?}" "${POSTGRES_USER:?}" "${SQL_PASSWORD:?}"
+  port="${DB_PORT:-5432}"
+  schema_root=/etc/temporal/schema/postgresql/v12
+  for db in "${DBNAME:-temporal}:temporal" "${VISIBILITY_DBNAME:-temporal_visibility}:visibility"; do
+    name="${db%%:*}"
+    kind="${db#*:}"
+    tool="temporal-sql-tool --plugin postgres12 --ep $POSTGRES_SEEDS -u $POSTGRES_USER -p $port --db $name"
+    echo "temporal-setup: database $name"
+    # `create` fails when the database exists already: that is the normal case after the first start.
+    $tool create 2>/dev/null || echo "temporal-setup: $name exists"
+    $tool setup-schema -v 0.0
+    $tool update-schema -d "$schema_root/$kind/versioned"
+  done
+  echo "temporal-setup: schema ready"
+  ;;
+namespace)
+  ns="${TEMPORAL_NAMESPACE:-default}"
+  retention="${TEMPORAL_RETENTION:-720h}"
+  addr="${TEMPORAL_ADDRESS:-temporal:7233}"
+  tries=0
+  until temporal operator cluster health --address "$addr" >/dev/null 2>&1; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 30 ] || { echo "temporal-setup: server at $addr not healthy" >&2; exit 1; }
+    sleep 2
+  done
+  if temporal operator namespace describe --address "$addr" --namespace "$ns" >/dev/null 2>&1; then
+    echo "temporal-setup: namespace $ns exists"
+  else
+    temporal operator namespace create --address "$addr" --namespace "$ns" --retention "$retention"
+    echo "temporal-setup: namespace $ns created (retention $retention)"
+  fi
+  ;;
+*)
+  echo "usage: temporal-setup.sh schema|namespace" >&2
+  exit 2
+  ;;
+esac
