@@ -272,31 +272,21 @@ def _roles_by_truth(segments: list[Segment], truth: list[SpeakerTurn]) -> tuple[
 
 
 def pipeline_inputs(file_id: str, corpus: Path, cache: Path, refresh: bool) -> tuple[list[Segment], list[Speaker], str]:
-    from therapybridge.domain.merge import merge, talk_time
+    """What the workflow produces: ASR windows stitched, diarizer turns, words to speakers, roles."""
+    from therapybridge.domain.merge import merge
 
     flac = corpus / f"{file_id}.flac"
     asr, regions, wav = _asr_cached(flac, cache, refresh)
     turns, source = _diarize_cached(file_id, wav, regions, cache, refresh)
     if source == "unavailable":
-        # Split words by the truth turns, then roles by overlap (until diarizer/roles land).
+        # Temporary fallback while the diarizer is missing: truth RTTM turns and roles by overlap.
         truth = _rttm_turns(corpus / f"{file_id}.rttm")
-        merged = merge(asr, truth)
-        segs, speakers = _roles_by_truth(merged, truth)
-        return segs, speakers, "truth-rttm"
-    merged = merge(asr, turns)
-    speakers = talk_time(turns, merged)
-    try:
-        from therapybridge.domain.roles import assign_roles  # type: ignore[import-not-found]
-    except ImportError:
-        truth = _rttm_turns(corpus / f"{file_id}.rttm")
-        segs, _ = _roles_by_truth(merged, truth)
-        return segs, speakers, "diarizer+truth-roles"
-    result = assign_roles(merged, speakers)
-    if isinstance(result, tuple):
-        segs, speakers = result
-    else:
-        segs = result
-    return segs, speakers, "diarizer+roles"
+        segs, speakers = _roles_by_truth(merge(asr, truth), truth)
+        return segs, speakers, "asr + truth-rttm roles"
+    from therapybridge.domain.transcript import attribute, stitch
+
+    segs, speakers = attribute(stitch([asr]), turns)
+    return segs, speakers, "asr + diarizer + roles"
 
 
 # --- report ---------------------------------------------------------------------------------------

@@ -145,7 +145,10 @@ def _name_assertive(sents: list[Sentence], idx: list[int]) -> str:
 
 def _name_distortion(sents: list[Sentence], idx: list[int]) -> str:
     m = _DISTORTION.search(" ".join(sents[i].norm for i in idx))
-    return f"identifying {m.group(0)}" if m else "identifying thinking traps"
+    if not m:
+        return "identifying thinking traps"
+    name = m.group(0)
+    return f"identifying {name} thinking" if name in ("all or nothing", "black and white") else f"identifying {name}"
 
 
 def _name_delay(sents: list[Sentence], idx: list[int]) -> str:
@@ -166,6 +169,8 @@ def _name_psychoed(sents: list[Sentence], idx: list[int]) -> str:
 _DISTORTION = _rx(
     r"all or nothing thinking",
     r"black and white thinking",
+    r"all or nothing",
+    r"black and white",
     r"catastrophi[sz]\w*",
     r"mind reading",
     r"fortune telling",
@@ -270,7 +275,7 @@ CATALOGUE: list[Technique] = [
         "identifying thinking traps",
         "cognitive",
         "spotting unhelpful thinking patterns",
-        r"all or nothing thinking",
+        r"all or nothing(?: thinking)?",
         r"black and white thinking",
         r"catastrophi[sz]\w*",
         r"mind reading",
@@ -297,7 +302,7 @@ CATALOGUE: list[Technique] = [
         "activity and mood log",
         "self-monitoring",
         "keeping a simple log of activities and how they felt",
-        r"activity (?:log|diary|record)",
+        r"activ(?:ity|ities|ation) (?:log|diary|record)",
         r"mood (?:log|diary|tracker|chart)",
     ),
     _tech(
@@ -404,7 +409,7 @@ CATALOGUE: list[Technique] = [
         "I statements",
         "communication",
         "saying how you feel and what you need, instead of blaming",
-        r"i statements?",
+        r"(?:i|eye|ice|aye) statements?",
     ),
     _tech(
         "time_out",
@@ -420,7 +425,7 @@ CATALOGUE: list[Technique] = [
         "weekly check in",
         "communication",
         "a short regular talk before problems build up",
-        r"(?:weekly|regular|short weekly) check ins?",
+        r"(?:weekly|regular|short weekly) check(?: ?ins?)?",
         r"check in (?:about|on) (?:the )?chores",
     ),
     _tech(
@@ -565,7 +570,8 @@ _PRACTICE = _rx(
 )
 
 
-def find_strategies(sents: list[Sentence]) -> list[Strategy]:
+def find_strategies(sents: list[Sentence], marks: list[tuple[int, str]] | None = None) -> list[Strategy]:
+    """Catalogue techniques used in the session; `marks` (if given) receives (sentence, name) mentions."""
     hits: dict[str, list[int]] = {}
     for s in sents:
         for tech in CATALOGUE:
@@ -592,6 +598,10 @@ def find_strategies(sents: list[Sentence]) -> list[Strategy]:
             "reviewed": f"from earlier work; reviewed at {when}",
         }[status] + (f" (raised by the {by})" if by == "client" else "")
         out.append(Strategy(name=name, category=tech.category, status=status, context=context))
+        if marks is not None and tech.category not in ("psychoeducation", "self-monitoring"):
+            marks.extend((i, name) for i in idx)
+    if marks is not None:
+        marks.sort()
     return out
 
 
@@ -604,24 +614,62 @@ def _clock(t: float) -> str:
 # Action items
 # --------------------------------------------------------------------------------------------------
 
-_ASSIGN = re.compile(
-    r"\b(?:for (?:this|the) week|this week|for homework|homework|before (?:our )?next (?:session|time|week)"
-    r"|between now and|i'd (?:also )?like you to|i want you to|could you(?: also)?|can you(?: also)?"
-    r"|would you be willing to|how about|please|keep (?:filling|rating|a |the |track)|to sum up|so this week"
-    r"|you could (?:also )?|let's (?:put|write)|aim for|try to|could i call you|i'll call you|we'll go over"
-    r"|we'll look at)\b",
+# Where a task starts: the last directive cue of a therapist sentence ("So for this week, how about X").
+_DIRECTIVE = re.compile(
+    r"\b(?:i'd (?:also )?like you to|i would (?:also )?like you to|i want you to|could you(?: also)?|can you(?: also)?"
+    r"|would you be willing to|how about|please|you could(?: also)?|how would you feel about|let's|aim for|try to"
+    r"|remember to|make sure (?:you|to)|for homework,?(?: i'd like you to)?|this week,|to sum up,?)\s+",
     re.I,
 )
+# A directive only counts when the sentence is about something to do outside the session (not "let's try it now").
+_IN_SESSION = _rx(
+    r"now",
+    r"right now",
+    r"today",
+    r"together",
+    r"tell me",
+    r"with you today",
+    r"look at one",
+    r"go through",
+    r"start by",
+    r"describe",
+    r"remember the structure",
+)
+_HOMEWORK_CUE = _rx(
+    r"this week",
+    r"for homework",
+    r"homework",
+    r"each day",
+    r"every day",
+    r"a day",
+    r"twice",
+    r"once",
+    r"next time",
+    r"next week",
+    r"before (?:our|the) next",
+    r"on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
+    r"tonight",
+    r"tomorrow",
+    r"at home",
+    r"in the morning",
+    r"evenings?",
+    r"keep",
+    r"log",
+    r"diary",
+    r"record",
+    r"to sum up",
+    r"at least",
+    r"between now and",
+    r"in your phone",
+)
 _COMMIT = re.compile(
-    r"^(?:(?:okay|ok|yes|yeah|and|so|sure)[,.]?\s+)*(?:maybe\s+)?(?:i'll|i will|i'm going to"
+    r"^(?:(?:okay|ok|yes|yeah|and|so|sure|then|good|fine)[,.]?\s+)*(?:maybe\s+)?(?:i'll|i will|i'm going to"
     r"|i am going to|i can|i could)\s+(?P<rest>.+)$",
     re.I,
 )
-_LEAD = re.compile(
-    r"^(?:(?:so|and|also|okay|ok|good|then|now|right|yes|first|just|but)[,.]?\s+)*(?:for (?:this|the) week,?\s*"
-    r"|this week,?\s*|for homework,?\s*|to sum up,?\s*|so to sum up,?\s*)?(?:(?:i'd|i would) (?:also )?like you to"
-    r"|i want you to|could you(?: also)?|can you(?: also)?|would you be willing to|how about|please|you could"
-    r"(?: also)?|i'd also like you to|aim for|try to|let's)?\s*",
+_MAYBE_DO = re.compile(
+    r"^(?:(?:yes|yeah|okay|ok|and|then|so)[,.]?\s+)*maybe\s+(?P<rest>(?:[a-z]+ing|ask|call|text|go|try|take|look"
+    r"|bring|send|write|use)\b.+)$",
     re.I,
 )
 _NOT_TASK = _rx(
@@ -633,16 +681,39 @@ _NOT_TASK = _rx(
     r"how long",
     r"do you remember",
     r"what do you",
-    r"would you be open to trying it now",
-    r"would you like to try",
-    r"practi[cs]e it now",
-    r"try it now",
+    r"would you be open to",
+    r"would you like to",
+    r"it now",
     r"how angry",
     r"how do you feel",
     r"is that okay",
     r"what's one thing",
     r"which",
+    r"tell me",
+    r"keep that in mind",
+    r"talk myself out",
+    r"think less of me",
+    r"end up",
+    r"do that",
+    r"do it",
+    r"try it",
+    r"handle",
+    r"see how it goes",
+    r"we'll talk",
+    r"we'll look",
+    r"we'll go over",
+    r"the one from",
 )
+_IMPERATIVE = re.compile(
+    r"^(?:(?:and|so|also|good|okay|ok|great|right)[,.]?\s+)*(?P<body>(?:keep|continue|write|practi[cs]e|remember to"
+    r"|make sure to|bring|call|text)\b.+)$",
+    re.I,
+)
+_WH_QUESTION = re.compile(
+    r"^(?:(?:and|so|okay|now|then)[,.]?\s+)*(?:what|why|when|where|who|which|how(?! about| would you feel about))\b",
+    re.I,
+)
+_VAGUE = frozenset({"thing", "things", "something", "stuff", "anything"})
 _TASK_VERB = _rx(
     r"practi[cs]e\w*",
     r"keep\w*",
@@ -668,7 +739,7 @@ _TASK_VERB = _rx(
     r"send\w*",
     r"stop\w*",
     r"cut\w*",
-    r"charge\w*",
+    r"charg\w+",
     r"get\w*",
     r"go",
     r"going",
@@ -700,6 +771,16 @@ _TASK_VERB = _rx(
     r"log\w*",
     r"track\w*",
     r"have",
+    r"aim",
+    r"wake",
+    r"record\w*",
+    r"bring\w*",
+    r"share",
+    r"talk",
+    r"do",
+    r"spend",
+    r"join",
+    r"reach",
 )
 _GERUND = {
     "practicing": "practice",
@@ -749,6 +830,16 @@ _GERUND = {
     "continuing": "continue",
     "completing": "complete",
     "having": "have",
+    "aiming": "aim",
+    "waking": "wake",
+    "recording": "record",
+    "sharing": "share",
+    "talking": "talk",
+    "doing": "do",
+    "spending": "spend",
+    "joining": "join",
+    "reaching": "reach",
+    "letting": "let",
 }
 _SAFETY = _rx(
     r"crisis line",
@@ -760,6 +851,7 @@ _SAFETY = _rx(
     r"hotline",
     r"feel (?:very )?(?:shaky|unsafe)",
     r"nearest hospital",
+    r"crisis",
 )
 _REFERRAL = _rx(
     r"doctor",
@@ -776,20 +868,45 @@ _REFERRAL = _rx(
     r"appointment",
 )
 _FOLLOWUP = _rx(
-    r"check in",
+    r"check in with you",
+    r"therapist to",
     r"call you",
-    r"next (?:time|session|week)",
-    r"bring (?:them|it|all|the)",
+    r"bring [a-z ]*(?:next (?:time|session)|to (?:our |the )?next)",
     r"follow up",
     r"sooner than usual",
 )
+_VERBS_ALT = "|".join(sorted(set(_GERUND) | set(_GERUND.values()), key=len, reverse=True))
 _SPLIT_ITEM = re.compile(
-    r",\s*(?:and\s+)?(?=(?:a|an|the|to|then|also|and)\b|\w+ing\b|(?:" + "|".join(_GERUND.values()) + r")\b)"
-    r"|\s+and\s+(?=(?:" + "|".join(list(_GERUND) + list(_GERUND.values())) + r")\b)"
-    r"|;\s*",
+    rf",\s*(?:and\s+|or\s+)?(?=(?:a|an|the|then|also|and|one|two|three|i'll|i will|{_VERBS_ALT})\b)"
+    rf"|\s+and\s+(?=(?:{_VERBS_ALT})\b)|;\s*",
     re.I,
 )
-_PURPOSE_TAIL = re.compile(r",?\s+so (?:that )?(?:we|she|he|they|you|it)\b.*$", re.I)
+_PURPOSE_TAIL = re.compile(r",?\s+(?:so (?:that )?(?:we|she|he|they|you|it)|just to see|too)\b.*$", re.I)
+_CHOICE_Q = _rx(
+    r"which (?:ones?|of these) (?:feel|seem|sound|would you like to try|could you)",
+    r"what's one thing",
+    r"what would (?:a )?first step",
+    r"what could you try",
+    r"what feels (?:most )?doable",
+    r"most doable",
+)
+_ABOUT_Q = re.compile(r"\bwhat about (?:a |the |your )?(?P<x>[a-z ]{3,30}?)\s*\?", re.I)
+_SHOULD_I = re.compile(r"^(?:so |and |but )?(?:should i|so i should|do i need to|i should)\s+(?P<x>.+?)\??$", re.I)
+_YES_START = re.compile(r"^(?:yes|yeah|yep|exactly|right|definitely|please)\b[,.!]?\s*", re.I)
+_FOLLOW_OFFER = re.compile(
+    r"\b(?:could|can|shall|may) i (?P<v>call|text|phone|check in with|see) you(?P<rest>[^?.!]*)", re.I
+)
+_SPECIFICS = re.compile(
+    r"\b(?:on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|tonight|tomorrow(?: morning| evening)?"
+    r"|this weekend|every day|each day)\b|\bmy (?P<who>sister|brother|mom|mother|dad|father|partner|wife|husband"
+    r"|friend|son|daughter) (?:could|can|will|would) come\b",
+    re.I,
+)
+_KIN_MENTION = re.compile(
+    r"\b(?:my|your|the|his|her) (?P<k>partner|husband|wife|boyfriend|girlfriend|boss|manager|sister|brother|mom"
+    r"|mother|dad|father|friend|doctor|roommate|son|daughter)\b",
+    re.I,
+)
 _STOP = frozenset(
     str.split(
         "a an the to of and or in on at for with your you my i me it its this that these those be is are was were "
@@ -805,69 +922,178 @@ def _content(text: str) -> set[str]:
 
 def _clean_task(text: str) -> str:
     t = text.strip().strip(",.;:!? ")
-    t = _LEAD.sub("", t, count=1).strip(",.;:!? ")
+    t = re.sub(r"^(?:(?:and|so|also|then|just|okay|ok|yes|but)[,.]?\s+)+", "", t, flags=re.I)
+    t = re.sub(r"^(?:i'd (?:also )?like you to|aim for|try to|please|let's|i'll|i will)\s+", "", t, flags=re.I)
     t = _PURPOSE_TAIL.sub("", t).strip(",.;:!? ")
     words = t.split()
     if words and words[0].lower() in _GERUND:
         words[0] = _GERUND[words[0].lower()]
     t = " ".join(words)
-    return t[:1].lower() + t[1:] if t[:2] != "I " else t
+    return t[:1].lower() + t[1:] if not t.startswith("I ") else t
 
 
 def _category(text: str) -> str:
     n = text.lower()
     if _SAFETY.search(n):
         return "safety"
-    if _REFERRAL.search(n):
-        return "referral"
     if _FOLLOWUP.search(n):
         return "follow-up"
+    if _REFERRAL.search(n):
+        return "referral"
     return "homework"
 
 
-def _tasks_from(sentence: str) -> list[str]:
-    """Split one assignment sentence into single tasks ("A, B, and C")."""
-    body = _LEAD.sub("", sentence.strip(), count=1)
-    parts = [p for p in _SPLIT_ITEM.split(body) if p and p.strip(" ,.")]
+def _strip_cues(text: str) -> str:
+    t = text.strip()
+    while (m := _DIRECTIVE.match(t)) is not None:
+        t = t[m.end() :]
+    return t
+
+
+def _split_tasks(body: str) -> list[str]:
+    """Split "A, B, and C" into single tasks; fragments ("once before the meeting") stay with their task."""
     out: list[str] = []
-    for p in parts:
-        task = _clean_task(p)
-        if len(_content(task)) >= 2 and not _NOT_TASK.search(task.lower()):
+    for p in _SPLIT_ITEM.split(body):
+        if not p or not p.strip(" ,."):
+            continue
+        task = _clean_task(_strip_cues(_clean_task(p)))
+        first = task.split(" ", 1)[0].lower() if task else ""
+        ok_start = bool(_TASK_VERB.fullmatch(first)) or first in ("a", "an", "the", "one", "two", "three")
+        if ok_start and len(_content(task)) >= 2 and not _NOT_TASK.search(task.lower()):
             out.append(task)
-        elif out and task:  # a fragment ("once before your team meeting") continues the previous task
+        elif out and task and not ok_start:
             out[-1] = f"{out[-1]}, {task}"
     return out
 
 
-def find_action_items(sents: list[Sentence]) -> list[ActionItem]:
-    items: list[tuple[str, str, float]] = []  # (task, who, time)
-    for s in sents:
+@dataclass
+class _Item:
+    task: str
+    who: str  # therapist | client
+    time: float
+    sentence: int
+
+
+def _recent(marks: list[tuple[int, str]], i: int, span: int = 40) -> str | None:
+    names = [n for j, n in marks if i - span <= j <= i]
+    return names[-1] if names else None
+
+
+def _resolve(task: str, sents: list[Sentence], i: int, marks: list[tuple[int, str]]) -> str:
+    """Make a task stand alone: "practice it" → the strategy in play; "him" → who was last named."""
+    m = re.match(r"(?i)(practi[cs]e|use|try)\b(\s+(?:it|that|this|even|once|twice|every|when|at|in|for)\b|$)", task)
+    strategy = _recent(marks, i)
+    if m and strategy:
+        rest = task[m.end(1) :]
+        rest = re.sub(r"^\s+(?:it|that|this)\b", "", rest)
+        task = f"{m.group(1)} {strategy}{rest}"
+    if re.search(r"\b(?:that|the) number\b", task) and re.search(r"crisis line", _window(sents, [i], 3, 0)):
+        task = re.sub(r"\b(?:that|the) number\b", "the crisis line number", task)
+    if re.search(r"\b(?:him|her)\b", task):
+        for j in range(i, max(-1, i - 20), -1):
+            k = _KIN_MENTION.findall(sents[j].text)
+            if k:
+                task = re.sub(r"\b(him|her)\b", rf"\1 ({k[-1].lower()})", task, count=1)
+                break
+    return task
+
+
+def _specifics(text: str) -> str:
+    """Day, time and companion the client names when agreeing ("My sister could come with me on Sunday")."""
+    bits = []
+    for m in _SPECIFICS.finditer(text):
+        bits.append(f"with {m.group('who').lower()}" if m.group("who") else m.group(0).lower())
+    return ", ".join(dict.fromkeys(bits))
+
+
+def _next_turn(sents: list[Sentence], i: int) -> list[Sentence]:
+    later = [o for o in sents[i + 1 :] if o.turn != sents[i].turn]
+    if not later or later[0].start - sents[i].end > 15.0:
+        return []
+    return [o for o in later if o.turn == later[0].turn]
+
+
+def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None = None) -> list[ActionItem]:
+    """Homework, referrals, safety steps and follow-ups agreed in the session, one task each."""
+    marks = marks or []
+    items: list[_Item] = []
+
+    def add(task: str, who: str, i: int) -> None:
+        task = _resolve(task, sents, i, marks)
+        words = [w for w in re.findall(r"[a-z0-9']+", task.lower()) if w not in _STOP and w not in _VAGUE]
+        if _TASK_VERB.fullmatch(words[0] if words else ""):
+            words = words[1:]
+        if len(words) >= 2:  # "try seven" or "do that" alone is not a task
+            items.append(_Item(task, who, sents[i].start, i))
+
+    for i, s in enumerate(sents):
         text = s.text.strip()
-        if s.role == "client" or (s.role is None and _COMMIT.match(text)):
-            m = _COMMIT.match(text)
-            if not m:
+        prev = sents[i - 1] if i else None
+        prev_t = prev is not None and prev.role != "client" and prev.turn != s.turn
+        client = s.role == "client" or (s.role is None and bool(_COMMIT.match(text) or _MAYBE_DO.match(text)))
+        if client:
+            m = _COMMIT.match(text) or _MAYBE_DO.match(text)
+            if m:
+                for task in _split_tasks(m.group("rest")):
+                    add(task, "client", i)
+            elif prev_t and prev is not None and _CHOICE_Q.search(prev.norm):
+                for task in _split_tasks(re.sub(r"^(?:maybe|probably)\s+", "", text, flags=re.I)):
+                    add(task, "client", i)
+            elif (
+                prev_t
+                and prev is not None
+                and (q := _ABOUT_Q.search(prev.text))
+                and re.search(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+)\b", s.norm)
+            ):
+                answer = re.sub(r"^(?:maybe|probably|about)\s+", "", text.strip(" .?!"), flags=re.I)
+                add(f"{q.group('x').strip()} at {answer}", "client", i)
+            continue
+        # Therapist (or unknown) speech.
+        if (f := _FOLLOW_OFFER.search(text)) is not None:
+            add(f"therapist to {f.group('v').lower()} the client{f.group('rest').rstrip()}", "therapist", i)
+            continue
+        q = _SHOULD_I.match(prev.text.strip()) if prev is not None and prev.turn != s.turn else None
+        if q and _YES_START.match(text):
+            # "So I should practise even when I'm fine?" "Yes. Once a day ..." → one task from both turns;
+            # a new directive inside the answer ("..., I'd also like you to keep a log") is handled below.
+            turn = [_YES_START.sub("", o.text).strip(" .") for o in sents[i:] if o.turn == s.turn][:2]
+            answer = turn[0] or (turn[1] if len(turn) > 1 else "")
+            cue = _DIRECTIVE.search(answer)
+            pre, text = (answer[: cue.start()], answer[cue.start() :]) if cue and cue.start() > 0 else (answer, "")
+            pre = pre.strip(" ,.")
+            first = re.sub(r"^please\s+", "", pre, flags=re.I).split(" ", 1)[0].lower()
+            if _TASK_VERB.fullmatch(first or "-"):
+                text, pre = answer, ""  # the answer is itself an instruction ("Yes, please jot down ...")
+            if pre:
+                task = re.sub(r"\bI\b", "you", re.sub(r"\bI'm\b", "you're", q.group("x").strip(" ?.")))
+                add(f"{task}: {pre[:1].lower()}{pre[1:]}", "therapist", i)
+            if not text:
                 continue
-            rest = m.group("rest")
-            if re.match(r"(?:try(?: it| that)?|do (?:that|it|this)|probably|handle|see)\b[\s.!]*$", rest, re.I):
-                continue  # agreement without a task of its own
-            if re.match(r"(?:try|do) (?:it|that|this)\b", rest, re.I) or len(_content(rest)) < 2:
-                continue
-            for task in _tasks_from(rest):
-                items.append((task, "client", s.start))
+        if _SAFETY.search(s.norm) and re.search(r"\b(?:you can|go to|call|text)\b", s.norm) and not s.is_question:
+            # "If X, you can call the crisis line ..." → "call the crisis line ..., if X"
+            m = re.match(
+                r"(?i)^(?:and\s+)?(?P<cond>if\b.+?),\s*(?:you can\s+)?(?P<act>(?:go|call|text|use|contact|reach out"
+                r"|get)\b.+)$",
+                text,
+            )
+            body = f"{m.group('act').rstrip(' .')}, {m.group('cond')}" if m else re.split(r"(?i)\byou can\s+", text)[-1]
+            add(_clean_task(body), "therapist", i)
             continue
-        if not _ASSIGN.search(text):
+        if _WH_QUESTION.match(text):
+            continue  # "What could you tell yourself?" asks, it does not assign
+        cues = list(_DIRECTIVE.finditer(text))
+        imp = _IMPERATIVE.match(text)
+        if not cues and not imp:
             continue
-        if _NOT_TASK.search(s.norm) and not re.search(r"\b(?:for homework|this week|to sum up)\b", s.norm):
+        body = text[cues[0].start() :] if cues else imp.group("body") if imp else ""
+        if _IN_SESSION.search(body.lower()) and not (_HOMEWORK_CUE.search(s.norm) or _SAFETY.search(s.norm)):
             continue
-        if s.is_question and not re.search(
-            r"\b(?:how about|could you|can you|would you be willing to|could i call you)\b", s.norm
-        ):
-            continue
-        for task in _tasks_from(text):
-            verb_first = bool(_TASK_VERB.search(task.lower().split(" ", 1)[0]))
-            noun_item = bool(re.match(r"(?:a|an|the|one)\b", task, re.I))  # "a text to Dana" in a summary
-            if verb_first or noun_item or _SAFETY.search(task.lower()):
-                items.append((task, "therapist", s.start))
+        tasks = _split_tasks(body)
+        answer = _next_turn(sents, i) if s.is_question else []
+        own = any(_COMMIT.match(o.text.strip()) or _MAYBE_DO.match(o.text.strip()) for o in answer)
+        extra = _specifics(" ".join(o.text for o in answer)) if answer and not own else ""
+        for k, task in enumerate(tasks):
+            add(f"{task} ({extra})" if extra and k == len(tasks) - 1 else task, "therapist", i)
     return _dedupe_items(items)
 
 
@@ -875,19 +1101,19 @@ def _dice(a: set[str], b: set[str]) -> float:
     return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
 
 
-def _dedupe_items(items: list[tuple[str, str, float]]) -> list[ActionItem]:
-    kept: list[tuple[str, str, float, set[str]]] = []
-    for task, who, t in items:
-        c = _content(task)
-        dup = next((i for i, k in enumerate(kept) if _dice(c, k[3]) >= 0.6), None)
+def _dedupe_items(items: list[_Item]) -> list[ActionItem]:
+    kept: list[tuple[_Item, set[str]]] = []
+    for it in items:
+        c = _content(it.task)
+        dup = next((i for i, (_k, kc) in enumerate(kept) if _dice(c, kc) >= 0.6 or c <= kc), None)
         if dup is None:
-            kept.append((task, who, t, c))
-        elif len(c) > len(kept[dup][3]) and who == kept[dup][1]:
-            kept[dup] = (task, who, kept[dup][2], c)  # the fuller wording of the same task (e.g. the summary)
+            kept.append((it, c))
+        elif len(c) > len(kept[dup][1]):
+            kept[dup] = (_Item(it.task, it.who, kept[dup][0].time, kept[dup][0].sentence), c)  # the fuller wording
     out = []
-    for task, who, t, _ in kept:
-        by = "agreed by the client" if who == "client" else "suggested by the therapist"
-        out.append(ActionItem(task=task, category=_category(task), details=f"{by} at {_clock(t)}"))
+    for it, _ in kept:
+        by = "agreed by the client" if it.who == "client" else "suggested by the therapist"
+        out.append(ActionItem(task=it.task, category=_category(it.task), details=f"{by} at {_clock(it.time)}"))
     return out
 
 
@@ -1319,8 +1545,9 @@ def extract_notes(segments: list[Segment], speakers: list[Speaker]) -> Extracted
     segments = _with_roles(segments, speakers)
     sents = split_sentences(segments)
     flags, denials = detect_risks_in_sentences(sents)
-    strategies = find_strategies(sents)
-    actions = find_action_items(sents)
+    marks: list[tuple[int, str]] = []
+    strategies = find_strategies(sents, marks)
+    actions = find_action_items(sents, marks)
     topics = find_topics(sents, flags)
     mood = find_mood(sents)
     analytics = session_analytics(segments, speakers, sents)
