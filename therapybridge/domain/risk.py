@@ -157,7 +157,7 @@ def split_sentences(segments: list[Segment]) -> list[Sentence]:
 _REPAIRS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(p), r)
     for p, r in [
-        (r"\b(my|your|him|her|them|it|our) ?selves?\b", r"\1self"),
+        (r"\b(my|your|him|her|them|it|our) ?(?:self|selves)\b", r"\1self"),
         (r"\bmyself\b", "myself"),
         (r"\bthemself\b", "themselves"),
         (r"\bourself\b", "ourselves"),
@@ -311,7 +311,8 @@ TRIGGERS: list[Trigger] = [
     _t(
         "suicidal_ideation",
         "passive",
-        r"\b(?P<v>(?:better off|happier|easier|better) (?:without me|if i (?:wasn't|weren't) (?:here|around|alive)"
+        r"\b(?P<v>(?:better off|happier|easier|better)(?: for [a-z]+(?: [a-z]+)?)?"
+        r" (?:without me|if i (?:wasn't|weren't) (?:here|around|alive)"
         r"|if i (?:was|were) (?:gone|dead|not here|not around|never born)|if i (?:just )?(?:died|disappeared"
         r"|didn't exist)))",
         self_subject=False,
@@ -320,8 +321,9 @@ TRIGGERS: list[Trigger] = [
     _t(
         "suicidal_ideation",
         "passive",
-        r"\b(?P<v>wish(?:ed|ing)? (?:that )?i (?:was|were|'d|had) (?:never been born|never born|dead|not born"
-        r"|not here|gone))",
+        r"\b(?P<v>wish(?:ed|ing)? (?:that )?i (?:(?:wasn't|weren't) (?:here|alive|around)|(?:was|were|'d|had)"
+        r" (?:never been born|never born|dead|not born"
+        r"|not here|gone)))",
         self_subject=False,
     ),
     _t(
@@ -496,6 +498,12 @@ TRIGGERS: list[Trigger] = [
         r"|getting high|get high|got high|stoned|wasted|hammered|using again|started using|been using|doing coke"
         r"|lines of coke|snorting)\b"
         r"(?! (?:of )?(?:coffee|tea|water|juice|soda|pop|milk|energy drinks?|smoothies?|cola|coke|decaf|lemonade))",
+    ),
+    _t(
+        "substance_use",
+        "use",
+        r"\b(?P<v>(?:taking|take|took|using|use|used) (?:more|extra|too many) (?:of )?(?:my )?(?:[a-z]+ )?"
+        r"(?:pills|meds|medication|tablets|painkillers))\b",
     ),
     # ---- abuse or neglect -------------------------------------------------------------------------
     _t(
@@ -774,6 +782,7 @@ SUBST_MODERATE = _rx(
     r"get through the day",
     r"to cope",
     r"to function",
+    r"than (?:prescribed|i'm supposed to|i should)",
     r"(?:drinking|using|smoking) again",
     r"relapsed?",
     r"fell off the wagon",
