@@ -6,7 +6,6 @@ the original timeline (no trimming), so every time computed downstream is a time
 
 from __future__ import annotations
 
-import json
 import re
 import wave
 from dataclasses import dataclass
@@ -140,52 +139,107 @@ def _ffmpeg_reason(exc: ffmpeg.Error) -> str:
     return _first_line(exc.stderr or b"")
 
 
-def measure_loudness(path: Path) -> dict[str, float] | None:
-    """First pass of EBU R128 loudness normalisation: measure integrated loudness, range, peak."""
+# EBU R128 targets (the loudnorm defaults the design names): integrated loudness, range, true-peak ceiling.
+TARGET_I, TARGET_LRA, TARGET_TP = -23.0, 11.0, -2.0
+_GAIN_BLOCK = 300 * SAMPLE_RATE  # the gain pass holds 5 minutes of audio at a time (io worker RSS)
+
+
+@dataclass(frozen=True)
+class Loudness:
+    """EBU R128 / ITU-R BS.1770 measurements of a whole recording (ffmpeg's `ebur128` scanner)."""
+
+    integrated: float  # LUFS, gated
+    lra: float  # LU
+    true_peak: float  # dBTP (4x oversampled)
+    threshold: float  # LUFS, relative gate
+
+
+_SUMMARY = re.compile(
+    r"Summary:.*?I:\s*(\S+) LUFS.*?Threshold:\s*(\S+) LUFS.*?LRA:\s*(\S+) LU.*?Peak:\s*(\S+) dBFS", re.S
+)
+
+
+def _parse_summary(stderr: bytes) -> Loudness | None:
+    # The last summary: ffmpeg 5 prints an empty one for a scanner it discards while configuring.
+    matches = list(_SUMMARY.finditer(stderr.decode("utf-8", "replace")))
+    if not matches:
+        return None
+    match = matches[-1]
+    try:
+        i, thresh, lra, tp = (float(x) for x in match.groups())
+    except ValueError:
+        return None
+    # Silence measures as the -70 LUFS absolute gate and a -inf peak: nothing to normalise.
+    if not all(np.isfinite(v) for v in (i, thresh, lra, tp)) or i <= -70.0:
+        return None
+    return Loudness(integrated=i, lra=lra, true_peak=tp, threshold=thresh)
+
+
+def measure_loudness(path: Path) -> Loudness | None:
+    """Integrated loudness, loudness range and true peak of a file, channels as recorded."""
     _, err = (
         ffmpeg.input(str(path))
-        .output("-", format="null", af="loudnorm=I=-23:LRA=11:TP=-2:print_format=json")
+        .filter("ebur128", peak="true", framelog="verbose")
+        .output("-", format="null")
         .run(cmd=[*FFMPEG, "-nostats"], capture_stdout=True, capture_stderr=True)
     )
-    match = re.search(r"\{[^{}]*\"input_i\"[^{}]*\}", err.decode("utf-8", "replace"), re.S)
-    if not match:
-        return None
-    values = json.loads(match.group(0))
-    try:
-        measured = {k: float(values[k]) for k in ("input_i", "input_lra", "input_tp", "input_thresh", "target_offset")}
-    except (KeyError, ValueError):
-        return None  # silence measures as -inf: nothing to normalise
-    if not all(np.isfinite(v) for v in measured.values()):
-        return None
-    return measured
+    return _parse_summary(err)
+
+
+def normalisation_gain_db(m: Loudness | None) -> float:
+    """One linear gain: to -23 LUFS integrated, lowered where needed to keep the true peak at -2 dBTP.
+
+    This is loudnorm's linear mode. Where loudnorm would silently fall back to its dynamic mode
+    (a gain that pushes the true peak over the ceiling, or a range over 11 LU) we stay linear: a
+    time-varying gain and limiter would change the voices' relative levels, which the diarizer and
+    ASR do not want, and cost 20x more CPU (loudnorm runs at 192 kHz).
+    """
+    if m is None:
+        return 0.0
+    return min(TARGET_I - m.integrated, TARGET_TP - m.true_peak)
 
 
 def to_wav16k(src: Path, dst: Path) -> None:
     """Any supported input → 16 kHz mono 16-bit PCM WAV, loudness normalised (EBU R128, -23 LUFS).
 
-    Two-pass linear loudnorm: a single gain, so no dynamics processing and no shift in time.
+    One decode: ffmpeg converts to 16 kHz mono float samples and, on the same converted stream,
+    runs its EBU R128 scanner (so the level and the true peak are those of the audio the models
+    read, after the downmix); numpy then applies the single gain while converting to 16-bit.
+    A single gain, so no dynamics processing and no shift in time.
     """
-    m = measure_loudness(src)
-    filters = []
-    if m is not None:
-        filters.append(
-            "loudnorm=I=-23:LRA=11:TP=-2:linear=true:"
-            f"measured_I={m['input_i']}:measured_LRA={m['input_lra']}:measured_TP={m['input_tp']}:"
-            f"measured_thresh={m['input_thresh']}:offset={m['target_offset']}"
-        )
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_suffix(".part.wav")
-    out_args: dict[str, object] = {"ac": 1, "ar": SAMPLE_RATE, "acodec": "pcm_s16le", "format": "wav"}
-    if filters:
-        out_args["af"] = ",".join(filters)
+    raw, tmp = dst.with_suffix(".f32.part"), dst.with_suffix(".part.wav")
+    mono = ffmpeg.input(str(src)).audio.filter(
+        "aformat", sample_fmts="flt", sample_rates=SAMPLE_RATE, channel_layouts="mono"
+    )
+    split = mono.filter_multi_output("asplit", 2)
+    meter = split[0].filter("ebur128", peak="true", framelog="verbose").output("-", format="null")
+    pcm = split[1].output(str(raw), acodec="pcm_f32le", format="f32le")
     try:
-        ffmpeg.input(str(src)).output(str(tmp), **out_args).overwrite_output().run(
-            cmd=[*FFMPEG, "-v", "error"], capture_stdout=True, capture_stderr=True
+        _, err = (
+            ffmpeg.merge_outputs(meter, pcm)
+            .overwrite_output()
+            .run(cmd=[*FFMPEG, "-nostats"], capture_stdout=True, capture_stderr=True)
         )
+        _apply_gain(raw, tmp, 10 ** (normalisation_gain_db(_parse_summary(err)) / 20))
     except ffmpeg.Error as exc:
         tmp.unlink(missing_ok=True)
         raise InvalidAudio(f"cannot convert audio: {_ffmpeg_reason(exc)}") from None
+    finally:
+        raw.unlink(missing_ok=True)
     tmp.replace(dst)  # atomic: a retried attempt never sees half a file
+
+
+def _apply_gain(raw: Path, dst: Path, gain: float) -> None:
+    """float32 samples × gain → 16-bit WAV, block by block (rounding and clipping as ffmpeg's)."""
+    total = raw.stat().st_size // 4
+    with wave.open(str(dst), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(SAMPLE_RATE)
+        for first in range(0, total, _GAIN_BLOCK):
+            x = np.fromfile(raw, dtype="<f4", count=min(_GAIN_BLOCK, total - first), offset=first * 4)
+            w.writeframes(np.clip(np.rint(x * (gain * 32768.0)), -32768, 32767).astype("<i2").tobytes())
 
 
 def wav_duration(path: Path) -> float:
