@@ -570,24 +570,40 @@ _PRACTICE = _rx(
 )
 
 
+_NEW = _rx(r"introduce", r"new", r"something with you today", r"it's called", r"an approach called")
+
+
+def _practice_near(sents: list[Sentence], i: int, mentioned: dict[int, set[str]]) -> bool:
+    own = mentioned.get(i, set())
+    for j in range(i, min(len(sents), i + 6)):
+        if j > i and mentioned.get(j, set()) - own:
+            return False  # another technique is being discussed now
+        if _PRACTICE.search(sents[j].norm):
+            return True
+    return False
+
+
 def find_strategies(sents: list[Sentence], marks: list[tuple[int, str]] | None = None) -> list[Strategy]:
     """Catalogue techniques used in the session; `marks` (if given) receives (sentence, name) mentions."""
     hits: dict[str, list[int]] = {}
+    mentioned: dict[int, set[str]] = {}
     for s in sents:
         for tech in CATALOGUE:
             if tech.pattern.search(s.norm):
                 hits.setdefault(tech.key, []).append(s.index)
+                mentioned.setdefault(s.index, set()).add(tech.key)
     out: list[Strategy] = []
     for tech in CATALOGUE:
         idx = hits.get(tech.key)
         if not idx or any(k in hits for k in tech.superseded_by):
             continue
-        # Earlier work when the first mention (or the sentence before it) points back to a past session.
+        # Earlier work when one of the first mentions itself points back ("last week you started the diary");
+        # a mention that presents it as new ("I'd like to introduce ...") is never earlier work.
         first = idx[0]
-        prior = any(_PRIOR.search(sents[i].norm) for i in {first, max(0, first - 1)}) or any(
-            _PRIOR.search(sents[i].norm) for i in idx[:2]
-        )
-        practiced = any(_PRACTICE.search(sents[j].norm) for i in idx for j in range(i, min(len(sents), i + 6)))
+        prior = any(_PRIOR.search(sents[i].norm) and not _NEW.search(sents[i].norm) for i in idx[:2])
+        # Practised in session: a practice cue in the mention or the few sentences after it, before another
+        # technique takes the floor.
+        practiced = any(_practice_near(sents, i, mentioned) for i in idx)
         status = ("practiced" if practiced else "reviewed") if prior else "introduced"
         name = tech.namer(sents, idx) if tech.namer else tech.name
         by = "therapist" if any(sents[i].role == "therapist" for i in idx) else "client"
@@ -643,7 +659,6 @@ _HOMEWORK_CUE = _rx(
     r"every day",
     r"a day",
     r"twice",
-    r"once",
     r"next time",
     r"next week",
     r"before (?:our|the) next",
@@ -881,7 +896,9 @@ _SPLIT_ITEM = re.compile(
     rf"|\s+and\s+(?=(?:{_VERBS_ALT})\b)|;\s*",
     re.I,
 )
-_PURPOSE_TAIL = re.compile(r",?\s+(?:so (?:that )?(?:we|she|he|they|you|it)|just to see|too)\b.*$", re.I)
+_PURPOSE_TAIL = re.compile(
+    r",?\s+(?:so (?:that )?(?:we|she|he|they|you|it)|just to see|too|(?:right )?now$)\b.*$", re.I
+)
 _CHOICE_Q = _rx(
     r"which (?:ones?|of these) (?:feel|seem|sound|would you like to try|could you)",
     r"what's one thing",
@@ -899,7 +916,8 @@ _FOLLOW_OFFER = re.compile(
 _SPECIFICS = re.compile(
     r"\b(?:on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|tonight|tomorrow(?: morning| evening)?"
     r"|this weekend|every day|each day)\b|\bmy (?P<who>sister|brother|mom|mother|dad|father|partner|wife|husband"
-    r"|friend|son|daughter) (?:could|can|will|would) come\b",
+    r"|friend|son|daughter) (?:could|can|will|would) (?:come|do it|join)\b|\bwith my (?P<with>sister|brother|mom"
+    r"|mother|dad|father|partner|wife|husband|friend|son|daughter)\b",
     re.I,
 )
 _KIN_MENTION = re.compile(
@@ -1002,7 +1020,8 @@ def _specifics(text: str) -> str:
     """Day, time and companion the client names when agreeing ("My sister could come with me on Sunday")."""
     bits = []
     for m in _SPECIFICS.finditer(text):
-        bits.append(f"with {m.group('who').lower()}" if m.group("who") else m.group(0).lower())
+        who = m.group("who") or m.group("with")
+        bits.append(f"with {who.lower()}" if who else m.group(0).lower())
     return ", ".join(dict.fromkeys(bits))
 
 
@@ -1069,7 +1088,8 @@ def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None
                 add(f"{task}: {pre[:1].lower()}{pre[1:]}", "therapist", i)
             if not text:
                 continue
-        if _SAFETY.search(s.norm) and re.search(r"\b(?:you can|go to|call|text)\b", s.norm) and not s.is_question:
+        safety_advice = _SAFETY.search(s.norm) and re.search(r"\b(?:you can|go to|call|text)\b", s.norm)
+        if safety_advice and not s.is_question and not _DIRECTIVE.search(text):
             # "If X, you can call the crisis line ..." → "call the crisis line ..., if X"
             m = re.match(
                 r"(?i)^(?:and\s+)?(?P<cond>if\b.+?),\s*(?:you can\s+)?(?P<act>(?:go|call|text|use|contact|reach out"
@@ -1088,6 +1108,8 @@ def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None
         body = text[cues[0].start() :] if cues else imp.group("body") if imp else ""
         if _IN_SESSION.search(body.lower()) and not (_HOMEWORK_CUE.search(s.norm) or _SAFETY.search(s.norm)):
             continue
+        if cues and cues[0].group(0).lower().startswith("let's") and not _HOMEWORK_CUE.search(body.lower()):
+            continue  # "Let's also try X" introduces something in session
         tasks = _split_tasks(body)
         answer = _next_turn(sents, i) if s.is_question else []
         own = any(_COMMIT.match(o.text.strip()) or _MAYBE_DO.match(o.text.strip()) for o in answer)
@@ -1362,12 +1384,14 @@ def _join(items: list[str]) -> str:
 
 
 def _plain_strategy(s: Strategy) -> str:
+    """The catalogue's plain description; a context-specific name ("anger rating ...") finds its entry too."""
+    if s.name in _PLAIN_STRATEGY:
+        return _PLAIN_STRATEGY[s.name]
+    words = _content(s.name)
     for tech in CATALOGUE:
-        if s.name == tech.name or (
-            tech.namer and s.category == tech.category and s.name.startswith(tech.name.split()[0])
-        ):
+        if tech.namer and s.category == tech.category and words & _content(tech.name):
             return tech.plain
-    return _PLAIN_STRATEGY.get(s.name, s.name)
+    return s.name
 
 
 def _risk_sentence(flags: list[RiskFlag], denials: list[Denial]) -> str:
@@ -1448,7 +1472,7 @@ def patient_summary(
         parts.append("Before next time, you planned to: " + "; ".join(_second_person(t) for t in todo) + ".")
     follow = [a.task for a in actions if a.category == "follow-up"]
     if follow:
-        parts.append("We also planned to " + "; ".join(_second_person(t) for t in follow) + ".")
+        parts.append("For next time: " + "; ".join(_second_person(t) for t in follow) + ".")
     types = {f.type for f in flags}
     if types & {"suicidal_ideation", "self_harm"}:
         parts.append(
@@ -1468,7 +1492,10 @@ def patient_summary(
 
 
 def _second_person(task: str) -> str:
-    t = re.sub(r"\bmy\b", "your", task)
+    """A task as the client reads it: "therapist to call the client" → "your therapist will call you"."""
+    t = re.sub(r"^therapist to (\w+) the client\b", r"your therapist will \1 you", task)
+    t = re.sub(r"\bmy\b", "your", t)
+    t = re.sub(r"\bI'm\b", "you're", t)
     return re.sub(r"\bI\b", "you", t)
 
 

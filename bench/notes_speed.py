@@ -1,0 +1,79 @@
+"""Local notes extractor speed on a 60-minute transcript.
+
+    python -m bench.notes_speed [CORPUS_DIR] [--minutes 60] [--repeat 5]
+
+Builds a long session by concatenating the synthetic scripts' turns (shifted in time, 2 s gaps) until
+it lasts --minutes, gives every segment word timings (as ASR output has), and times extract_notes.
+Target from the notes issue: under 2 s for 60 minutes. Prints the figures; asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+from bench.notes import corpus_files
+from therapybridge.document import Segment, Speaker, Word
+from therapybridge.domain.notes import extract_notes
+
+DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+
+
+def long_session(corpus: Path, minutes: float) -> tuple[list[Segment], list[Speaker]]:
+    scripts = [json.loads(p.read_text()) for p in corpus_files(corpus)]
+    segs: list[Segment] = []
+    offset = 0.0
+    i = 0
+    while offset < minutes * 60:
+        script = scripts[i % len(scripts)]
+        for t in script["turns"]:
+            a, b = offset + t["start"], offset + t["end"]
+            toks = t["text"].split()
+            step = (b - a) / max(1, len(toks))
+            words = [
+                Word(start=round(a + k * step, 3), end=round(a + (k + 1) * step, 3), word=" " + w, speaker=t["speaker"])
+                for k, w in enumerate(toks)
+            ]
+            segs.append(Segment(start=a, end=b, speaker=t["speaker"], role=t["speaker"], text=t["text"], words=words))
+        offset += script["duration"] + 2.0
+        i += 1
+    talk: dict[str, float] = {}
+    for s in segs:
+        talk[s.speaker] = talk.get(s.speaker, 0.0) + s.end - s.start
+    speakers = [Speaker(label=k, role=k, talk_seconds=round(v, 1)) for k, v in talk.items()]  # type: ignore[arg-type]
+    return segs, speakers
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
+    ap.add_argument("--minutes", type=float, default=60.0)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args(argv)
+    segs, speakers = long_session(args.corpus, args.minutes)
+    words = sum(len(s.words) for s in segs)
+    times = []
+    notes = None
+    for _ in range(args.repeat):
+        t0 = time.perf_counter()
+        notes = extract_notes(segs, speakers)
+        times.append(time.perf_counter() - t0)
+    assert notes is not None
+    span = (segs[-1].end - segs[0].start) / 60
+    print(f"transcript: {span:.1f} min, {len(segs)} segments, {words} words")
+    print(
+        f"extract_notes: median {statistics.median(times):.3f} s, min {min(times):.3f} s, "
+        f"max {max(times):.3f} s over {args.repeat} runs (target < 2 s)"
+    )
+    print(
+        f"output: {len(notes.risk_flags)} risk flags, {len(notes.strategies)} strategies, "
+        f"{len(notes.action_items)} action items"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
