@@ -42,6 +42,12 @@ POSITIVE: dict[str, list[str]] = {
         "Part of me wants to end it all.",
         "It would be easier for everyone if I just disappeared.",
         "I can't stop thinking about ending my life.",
+        "I keep thinking it would be easier to just not exist.",
+        "Lately I've been looking up ways to kill myself.",
+        "I've written a goodbye letter to my kids.",
+        "I've thought about jumping off the bridge near work.",
+        "I just want it all to end.",
+        "Sometimes I hope I get hit by a car.",
     ],
     "self_harm": [
         "I cut myself last night.",
@@ -56,6 +62,9 @@ POSITIVE: dict[str, list[str]] = {
         "Last month I needed stitches after I cut myself.",
         "When it gets bad I hit myself.",
         "I'm scared I'll hurt myself again.",
+        "I've been burning my arms with cigarettes.",
+        "When I get overwhelmed I bang my head against the wall until it hurts.",
+        "I relapsed and started cutting last week.",
     ],
     "harm_to_others": [
         "I want to kill him.",
@@ -71,6 +80,11 @@ POSITIVE: dict[str, list[str]] = {
         "I swear I will hit him next time.",
         "I've been planning my revenge.",
         "I wait outside her apartment until the lights go off.",
+        "I keep picturing myself strangling him.",
+        "If he shows up again I'll kill him.",
+        "I've been watching her house from my car at night.",
+        "I want to make her suffer like I did.",
+        "I slashed his tires last week.",
     ],
     "substance_use": [
         "I've been drinking every night since the divorce.",
@@ -85,6 +99,11 @@ POSITIVE: dict[str, list[str]] = {
         "Most days I have six or seven beers.",
         "My drinking has gotten out of hand.",
         "I can't stop drinking once I start.",
+        "I've been drinking alone every night.",
+        "I finish a bottle of vodka most weekends.",
+        "I took a few extra Xanax to get through work.",
+        "I've been doing coke at parties every weekend.",
+        "I can't sleep without a few drinks anymore.",
     ],
     "abuse_or_neglect": [
         "My husband hit me last week.",
@@ -101,6 +120,11 @@ POSITIVE: dict[str, list[str]] = {
         "He forced me to have sex.",
         "My partner controls all the money.",
         "I forgot to feed the baby yesterday.",
+        "My stepdad hits my little brother.",
+        "He choked me during the argument.",
+        "My husband takes my bank card and checks my phone.",
+        "The baby has been left in his crib all day while I sleep.",
+        "I'm afraid to go home tonight.",
     ],
 }
 
@@ -126,6 +150,13 @@ NEGATED: list[tuple[str, str]] = [
     ("abuse_or_neglect", "He has never hit me."),
     ("abuse_or_neglect", "I'm not scared of him."),
     ("abuse_or_neglect", "I've never left the kids alone."),
+    ("suicidal_ideation", "I've never wanted to die, not even at my lowest."),
+    ("suicidal_ideation", "Killing myself has never crossed my mind."),
+    ("self_harm", "I have never self-harmed."),
+    ("harm_to_others", "I'd never lay a hand on her."),
+    ("harm_to_others", "I don't want to hurt anybody."),
+    ("substance_use", "I haven't had a drink in six months."),
+    ("abuse_or_neglect", "My partner has never been violent with me."),
 ]
 
 # Said by the therapist: never a flag, whether the role is known or not.
@@ -142,6 +173,10 @@ THERAPIST: list[str] = [
     "When you say you wish you could disappear, what do you mean?",
     "Have you been cutting yourself again?",
     "Do you want to kill yourself?",
+    "Have you been drinking every day?",
+    "Is anyone hurting you at home?",
+    "Do you still think about ending it all?",
+    "That's important, because stopping suddenly after heavy drinking can be physically risky.",
 ]
 
 # The client talking about someone else: not the client's risk.
@@ -157,6 +192,10 @@ THIRD_PERSON: list[str] = [
     "Her boyfriend threatened to kill her.",
     "My friend thinks everyone would be better off without her.",
     "My cousin overdosed on purpose last spring.",
+    "My grandmother died last year and I think about her every day.",
+    "My best friend was suicidal in college.",
+    "My dad was an alcoholic who drank every night.",
+    "She said she wanted to kill herself.",
 ]
 
 HYPOTHETICAL: list[str] = [
@@ -166,6 +205,8 @@ HYPOTHETICAL: list[str] = [
     "In case I ever wanted to hurt myself, I keep your number.",
     "Suppose I wanted to end my life, what would happen?",
     "I'd call the crisis line if I ever wanted to die.",
+    "What if I snapped and hurt someone?",
+    "If I ever drank every day again, I'd go back to AA.",
 ]
 
 # Not risk at all, although risk-like words appear.
@@ -185,6 +226,15 @@ BENIGN: list[str] = [
     "The team would be fine without me for a week.",
     "I told him to leave me alone.",
     "I'm so tired of my job.",
+    "I killed it at my presentation today.",
+    "I could murder a burger right now.",
+    "The deadline is killing me.",
+    "We had a few drinks at the wedding.",
+    "I'm dying of embarrassment.",
+    "I shot him a text after work.",
+    "He beat me at chess again.",
+    "It's like banging my head against a wall.",
+    "I watched his house while he was on holiday.",
 ]
 
 ASR_LIKE: list[tuple[str, str]] = [
@@ -341,8 +391,13 @@ def test_partial_answer_with_passive_ideation_is_a_flag_not_a_denial() -> None:
 
 
 def test_quote_is_the_sentence_within_a_longer_segment() -> None:
-    s = Segment(start=0.0, end=9.0, speaker="SPEAKER_01", role="client",
-                text="Work has been awful. I want to die. Anyway, the weekend was fine.")
+    s = Segment(
+        start=0.0,
+        end=9.0,
+        speaker="SPEAKER_01",
+        role="client",
+        text="Work has been awful. I want to die. Anyway, the weekend was fine.",
+    )
     flags, _ = detect_risks([s])
     assert len(flags) == 1
     f = flags[0]
@@ -383,8 +438,12 @@ def test_only_client_sentences_in_a_mixed_session_are_flagged() -> None:
     segs = [
         seg("Do you ever wish you were dead?", "therapist", start=0, speaker="SPEAKER_00"),
         seg("I wish I was dead most days.", "client", start=4),
-        seg("Thank you for telling me. I want to understand what makes you want to die.", "therapist", start=8,
-            speaker="SPEAKER_00"),
+        seg(
+            "Thank you for telling me. I want to understand what makes you want to die.",
+            "therapist",
+            start=8,
+            speaker="SPEAKER_00",
+        ),
     ]
     flags, _ = detect_risks(segs)
     assert [f.quote for f in flags] == ["I wish I was dead most days."]

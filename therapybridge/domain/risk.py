@@ -321,6 +321,33 @@ TRIGGERS: list[Trigger] = [
     _t(
         "suicidal_ideation",
         "passive",
+        r"\b(?P<v>(?:easier|better|rather) (?:to )?(?:just )?(?:not exist|not be alive|not be here|be dead"
+        r"|not wake up|disappear for good))\b",
+    ),
+    _t("suicidal_ideation", "passive", r"\b(?P<v>(?:want|wanted|need|needed) (?:it all|everything) to (?:end|stop))\b"),
+    _t(
+        "suicidal_ideation",
+        "passive",
+        r"\b(?P<v>(?:hope|hoping|wish|wishing|pray|praying) (?:that )?i (?:get|got|would get|'d get) (?:hit by"
+        r"|killed|in a (?:fatal )?(?:crash|accident)|cancer))",
+        self_subject=False,
+    ),
+    _t(
+        "suicidal_ideation",
+        "plan",
+        r"\b(?P<v>(?:wrote|written|writing|write) (?:a |my )?(?:suicide note|goodbye (?:letters?|notes?)"
+        r"|farewell (?:letters?|notes?)))",
+    ),
+    _t(
+        "suicidal_ideation",
+        "active",
+        r"\b(?P<v>(?:thought|thinking|think|thoughts|fantasi[sz]ing) (?:about|of) (?:jumping (?:off|in front of)"
+        r"|hanging myself|overdosing|taking all (?:my|the) (?:pills|tablets|meds)|driving (?:my car )?(?:into|off)"
+        r"|slitting my wrists|shooting myself))",
+    ),
+    _t(
+        "suicidal_ideation",
+        "passive",
         r"\b(?P<v>wish(?:ed|ing)? (?:that )?i (?:(?:wasn't|weren't) (?:here|alive|around)|(?:was|were|'d|had)"
         r" (?:never been born|never born|dead|not born"
         r"|not here|gone)))",
@@ -402,12 +429,37 @@ TRIGGERS: list[Trigger] = [
     ),
     _t(
         "self_harm",
+        "act",
+        r"(?<!like )(?<!as if )\b(?P<v>bang(?:ing|ed)? my head (?:against|on|into) (?:the |a )?(?:wall|floor|door))"
+        r"(?= until| so hard| till)",
+    ),
+    _t(
+        "self_harm",
         "urge",
         r"\b(?P<v>(?:urges?|urged|tempted|temptation|need|wanting|want|wanted|feel like|felt like|craving)"
         r" to (?:cut|hurt myself|harm myself|burn myself|self harm|cut myself))\b",
     ),
     # ---- harm to others ---------------------------------------------------------------------------
-    _t("harm_to_others", "threat", rf"\b{_I}{_GAP}\s+(?P<v>{_HARM_V} {_OBJ})\b", self_subject=False),
+    _t(
+        "harm_to_others",
+        "threat",
+        rf"\b{_I}{_GAP}\s+(?P<v>(?:{_HARM_V}|lay (?:a )?(?:hand|finger) on|put (?:a )?(?:hand|finger) on) {_OBJ})\b"
+        r"(?! (?:a|an) (?:text|message|email|look|glance|smile|call|note|line|dm)\b)",
+        self_subject=False,
+    ),
+    _t("harm_to_others", "revenge", r"\b(?P<v>make (?:him|her|them) (?:suffer|regret|sorry))\b"),
+    _t(
+        "harm_to_others",
+        "stalking",
+        r"\b(?P<v>(?:watch|watching|watched|stake out|staking out) (?:his|her|their|my ex's) (?:house|place|apartment"
+        r"|flat|home|building|window))\b(?= (?:from|at night|every|for hours|all night|until|through))",
+    ),
+    _t(
+        "harm_to_others",
+        "revenge",
+        r"\b(?P<v>(?:slash|slashed|slashing|key|keyed|keying|smash|smashed|smashing|trash|trashed|burn|burned)"
+        r" (?:his|her|their|my ex's) (?:tires|tyres|car|windows|house|stuff|things|place))\b",
+    ),
     _t(
         "harm_to_others",
         "ideation",
@@ -502,8 +554,17 @@ TRIGGERS: list[Trigger] = [
     _t(
         "substance_use",
         "use",
-        r"\b(?P<v>(?:taking|take|took|using|use|used) (?:more|extra|too many) (?:of )?(?:my )?(?:[a-z]+ )?"
-        r"(?:pills|meds|medication|tablets|painkillers))\b",
+        r"\b(?P<v>(?:taking|take|took|using|use|used) (?:a few |some |a couple of )?(?:more|extra|too many) (?:of )?"
+        r"(?:my )?(?:[a-z]+ )?(?:pills|meds|medication|tablets|painkillers|xanax|benzos|valium|oxy|oxycodone"
+        r"|adderall|percocet|vicodin|klonopin|ativan))\b",
+    ),
+    _t(
+        "substance_use",
+        "use",
+        r"\b(?P<v>can't (?:sleep|relax|function|cope|get through (?:the day|the night|work)|face (?:the day|people))"
+        r" without (?:a |a few |some |my |a couple of )?(?:drinks?|beers?|wine|pills|weed|a joint|a drink|vodka"
+        r"|xanax|smoking))\b",
+        builtin_negation=True,
     ),
     # ---- abuse or neglect -------------------------------------------------------------------------
     _t(
@@ -563,6 +624,20 @@ TRIGGERS: list[Trigger] = [
         r"|by himself|by herself|on their own|on his own|on her own|unattended|in the car))\b",
     ),
     _t("abuse_or_neglect", "neglect", r"\b(?P<v>fend(?:ing)? for themselves|home alone)\b"),
+    _t(
+        "abuse_or_neglect",
+        "neglect",
+        r"\b(?P<v>(?:baby|kids|children|son|daughter|toddler|little ones) (?:has|have|had|is|are|was|were)(?: been)?"
+        r" left (?:alone|home alone|on (?:their|his|her) own|in (?:his|her|their|the) (?:crib|cot|room|car)))",
+        self_subject=False,
+    ),
+    _t(
+        "abuse_or_neglect",
+        "victim",
+        rf"\b{_PERP}(?: [a-z']+){{0,3}}? (?P<v>(?:violent|rough|physical|abusive) (?:with|towards|toward|to)"
+        r" (?:me|us))\b",
+        self_subject=False,
+    ),
     _t(
         "abuse_or_neglect",
         "neglect",
@@ -708,10 +783,18 @@ def _subject_window(s: Sentence, v: int) -> tuple[int, str]:
         w = t[k]
         if w in _FIRST_PERSON:
             return k, "first"
-        if w in _OTHER_SUBJECT or (w in _KIN and k > 0 and t[k - 1] in ("my", "his", "her", "their", "a")):
+        owner = {t[k - 1] if k > 0 else "", t[k - 2] if k > 1 else ""}
+        if w in _OTHER_SUBJECT or (w in _KIN and owner & {"my", "his", "her", "their", "a", "our"}):
             return k, "other"
         k -= 1
     return max(stop, 0), "none"
+
+
+_NEGATED_AFTER = re.compile(
+    r"^(?: [a-z']+){0,3}? (?:has|have|had|is|was)?(?: never| not|n't) (?:ever )?(?:crossed my mind|been something i"
+    r"|something i|an option|on the table)"
+    r"|^(?: [a-z']+){0,3}? (?:isn't|is not|wasn't|was not) (?:something i|an option)"
+)
 
 
 def _negated(s: Sentence, a: int, b: int) -> bool:
@@ -783,6 +866,8 @@ SUBST_MODERATE = _rx(
     r"to cope",
     r"to function",
     r"than (?:prescribed|i'm supposed to|i should)",
+    r"to get through (?:the day|the night|work|it)",
+    r"can't (?:sleep|relax|function|cope|get through|face) [a-z ]*without",
     r"(?:drinking|using|smoking) again",
     r"relapsed?",
     r"fell off the wagon",
@@ -986,7 +1071,7 @@ def sentence_matches(s: Sentence) -> list[Match]:
                 or (trig.kind == "neglect" and not CHILD.search(s.norm))
             ):
                 status = "other"  # someone else's act or words, an accident, or no dependent involved
-            elif _negated(s, subj, end):
+            elif _negated(s, subj, end) or _NEGATED_AFTER.search(s.norm[m.end() :]):
                 status = "negated"
             else:
                 status = "positive"
@@ -1010,6 +1095,12 @@ def _addressed_to_other(s: Sentence) -> bool:
 
 def _second_person_question(s: Sentence) -> bool:
     return s.is_question and _addressed_to_other(s)
+
+
+SOBER = re.compile(
+    r"\b(?:haven't|have not|hasn't|didn't|don't) (?:had|have) (?:a|any) (?:drink|drinks|drugs)\b|\b(?:haven't|have not)"
+    r" (?:drunk|used|touched (?:alcohol|a drop|drugs))\b|\b(?:i'm|i've been|i am|i have been) (?:sober|clean)\b"
+)
 
 
 def _substance_risk(s: Sentence) -> bool:
@@ -1242,13 +1333,14 @@ def detect_risks_in_sentences(sentences: list[Sentence]) -> tuple[list[RiskFlag]
         pos: dict[RiskType, set[str]] = {}
         neg: set[RiskType] = set()
         for m in sentence_matches(s):
+            if m.type == "substance_use" and m.status == "negated" and SOBER.search(s.norm):
+                neg.add(m.type)  # "I haven't had a drink in six months": denies current use
+                continue
+            if m.type == "substance_use" and not _substance_risk(s):
+                continue  # a drink mentioned is not a risk: amount, frequency or harm cues are needed
             if m.status == "positive":
-                if m.type == "substance_use" and _substance_cue(s.norm) is None:
-                    continue  # a drink mentioned is not a risk; quantity, frequency or harm cues are needed
                 pos.setdefault(m.type, set()).add(m.kind)
-            elif (m.status == "negated" and m.type != "substance_use") or (
-                m.status == "negated" and _substance_cue(s.norm)
-            ):
+            elif m.status == "negated":
                 neg.add(m.type)
         # Dependents mentioned with a substance-use flag: keep the two apart (substance flag only).
         if pos:
