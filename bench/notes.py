@@ -358,6 +358,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cache", type=Path, default=DEFAULT_CACHE, help="where ASR/diarizer output is cached")
     ap.add_argument("--refresh", action="store_true", help="recompute cached ASR and diarizer output")
     ap.add_argument("--verbose", "-v", action="store_true", help="list missed items (no transcript text)")
+    ap.add_argument(
+        "--no-roles",
+        action="store_true",
+        help="drop speakers and roles (diarization unavailable): every segment Unknown with role None",
+    )
     args = ap.parse_args(argv)
 
     files = corpus_files(args.corpus)
@@ -376,6 +381,10 @@ def main(argv: list[str] | None = None) -> int:
         else:
             segs, speakers, src = pipeline_inputs(fid, path.parent, args.cache, args.refresh)
             sources.add(src)
+        if args.no_roles:
+            segs = [x.model_copy(update={"speaker": "Unknown", "role": None}) for x in segs]
+            speakers = [Speaker(label="Unknown", talk_seconds=sum(x.end - x.start for x in segs))]
+            sources.add("no roles")
         t0 = time.perf_counter()
         notes = extract_notes(segs, speakers)
         notes_time += time.perf_counter() - t0

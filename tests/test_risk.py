@@ -177,6 +177,8 @@ THERAPIST: list[str] = [
     "Is anyone hurting you at home?",
     "Do you still think about ending it all?",
     "That's important, because stopping suddenly after heavy drinking can be physically risky.",
+    "I'd also like you to keep a drink diary, writing down how many drinks you had each evening.",
+    "For homework, I'd like you to notice when you feel like drinking every night.",
 ]
 
 # The client talking about someone else: not the client's risk.

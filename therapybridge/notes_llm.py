@@ -378,23 +378,39 @@ async def extract_notes_llm_strict(
     api_key: str,
     base_url: str | None,
     model: str = DEFAULT_MODEL,
+    **kwargs: float | int,
+) -> ExtractedNotes:
+    """LLM notes merged with the local risk flags; raises NotesProviderError on failure.
+
+    kwargs: timeout_s (60), attempts (3), backoff_s (2, doubled per retry), max_backoff_s (60),
+    max_chunk_chars (MAX_CHUNK_CHARS).
+    """
+    local = await asyncio.to_thread(extract_notes, segments, speakers)  # CPU work off the event loop
+    return await _with_llm(local, segments, api_key=api_key, base_url=base_url, model=model, **kwargs)
+
+
+async def _with_llm(
+    local: ExtractedNotes,
+    segments: list[Segment],
+    *,
+    api_key: str,
+    base_url: str | None,
+    model: str,
     timeout_s: float = 60.0,
     attempts: int = 3,
     backoff_s: float = 2.0,
     max_backoff_s: float = 60.0,
     max_chunk_chars: int = MAX_CHUNK_CHARS,
 ) -> ExtractedNotes:
-    """LLM notes merged with the local risk flags; raises NotesProviderError on failure."""
     if not api_key:
         raise NotesProviderError("no API key configured", retryable=False)
-    local = extract_notes(segments, speakers)
-    chunks = chunk_lines(transcript_lines(segments), max_chunk_chars)
+    chunks = chunk_lines(transcript_lines(segments), int(max_chunk_chars))
     if not chunks:
         return local.model_copy(update={"provider_message": "empty transcript: nothing to send"})
     client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout_s, max_retries=0)
     try:
         parts = [
-            await _ask_with_retry(client, model, c, i + 1, len(chunks), attempts, backoff_s, max_backoff_s)
+            await _ask_with_retry(client, model, c, i + 1, len(chunks), int(attempts), backoff_s, max_backoff_s)
             for i, c in enumerate(chunks)
         ]
     finally:
@@ -413,19 +429,12 @@ async def extract_notes_llm(
     **kwargs: float | int,
 ) -> ExtractedNotes:
     """LLM notes, or the local notes with `provider_message` explaining why the LLM was not used."""
+    local = await asyncio.to_thread(extract_notes, segments, speakers)
     try:
-        return await extract_notes_llm_strict(
-            segments,
-            speakers,
-            api_key=api_key,
-            base_url=base_url,
-            model=model,
-            **kwargs,  # type: ignore[arg-type]
-        )
+        return await _with_llm(local, segments, api_key=api_key, base_url=base_url, model=model, **kwargs)  # type: ignore[arg-type]
     except NotesProviderError as err:
         reason = err.reason
     except Exception as exc:  # the contract: any failure falls back to local notes
         reason = f"unexpected error ({type(exc).__name__})"
     log.warning("LLM notes unavailable (%s); using the local extractor", reason)
-    local = extract_notes(segments, speakers)
     return local.model_copy(update={"provider_message": f"LLM notes unavailable: {reason}; local extractor used"})

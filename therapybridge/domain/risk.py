@@ -1315,11 +1315,21 @@ def _quote(answer: list[Sentence]) -> tuple[str, float, float, str]:
 # --------------------------------------------------------------------------------------------------
 
 
+# Therapist framing: instructions and proposals addressed to the client ("I'd like you to keep a drink diary").
+_THERAPIST_FRAME = re.compile(
+    r"\b(?:i'd (?:also )?like you to|i would (?:also )?like you to|i want you to|could you|you could|i'd like us to"
+    r"|let's|how about|for homework|i'm going to ask you|i want to ask you)\b"
+)
+
+
 def may_be_client(s: Sentence) -> bool:
-    """Only the client's speech raises flags; an unknown role counts, obvious therapist questions don't."""
+    """Only the client's speech raises flags. An unknown role counts as possibly the client, except for
+    obvious therapist speech: second-person questions and statements, and instructions to the client."""
     if s.role == "therapist":
         return False
-    return not (s.role is None and _addressed_to_other(s))
+    if s.role is None:
+        return not (_addressed_to_other(s) or _THERAPIST_FRAME.search(s.norm))
+    return True
 
 
 def detect_risks_in_sentences(sentences: list[Sentence]) -> tuple[list[RiskFlag], list[Denial]]:
