@@ -941,7 +941,7 @@ def _content(text: str) -> set[str]:
 def _clean_task(text: str) -> str:
     t = text.strip().strip(",.;:!? ")
     t = re.sub(r"^(?:(?:and|so|also|then|just|okay|ok|yes|but)[,.]?\s+)+", "", t, flags=re.I)
-    t = re.sub(r"^(?:i'd (?:also )?like you to|aim for|try to|please|let's|i'll|i will)\s+", "", t, flags=re.I)
+    t = re.sub(r"^(?:i'd (?:also )?like you to|try to|please|let's|i'll|i will)\s+", "", t, flags=re.I)
     t = _PURPOSE_TAIL.sub("", t).strip(",.;:!? ")
     words = t.split()
     if words and words[0].lower() in _GERUND:
@@ -963,7 +963,7 @@ def _category(text: str) -> str:
 
 def _strip_cues(text: str) -> str:
     t = text.strip()
-    while (m := _DIRECTIVE.match(t)) is not None:
+    while (m := _DIRECTIVE.match(t)) is not None and not m.group(0).lower().startswith("aim for"):
         t = t[m.end() :]
     return t
 
@@ -1332,6 +1332,8 @@ def find_topics(sents: list[Sentence], flags: list[RiskFlag], limit: int = 5) ->
         if label not in risk:
             risk.append(label)
     ranked = [label for label, sc in score.most_common() if sc >= 2.0]
+    if "alcohol use" in ranked and "substance use" in risk:
+        risk[risk.index("substance use")] = "alcohol use"  # the specific word for the same topic
     return (risk + [t for t in ranked if t not in risk])[: max(limit, len(risk))]
 
 
