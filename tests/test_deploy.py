@@ -339,7 +339,7 @@ def test_dockerfile_cmd_and_copies(kind: str) -> None:
                 assert src.rstrip("/") in allowed, f"{path.name} copies {src}, which its .dockerignore excludes"
 
 
-def test_images_install_the_package_with_its_migrations(tmp_path: Path) -> None:
+def test_images_install_the_package_with_the_web_app_and_migrations(tmp_path: Path) -> None:
     """Build the wheel from exactly what the Dockerfiles copy (pyproject.toml + therapybridge/)."""
     src = tmp_path / "src"
     src.mkdir()
@@ -355,6 +355,8 @@ def test_images_install_the_package_with_its_migrations(tmp_path: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "therapybridge/worker_io/__main__.py" in names
     assert "therapybridge/worker_gpu/__main__.py" in names
+    assert "therapybridge/api/static/index.html" in names, "the web app must ship in the package"
+    assert "therapybridge/api/static/js/app.js" in names
     assert any(n.startswith("therapybridge/migrations/versions/") for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "therapybridge = therapybridge.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -1,0 +1,97 @@
+import { request } from "../api.js";
+import { navigate } from "../app.js";
+import { clear, date, h, toast } from "../ui.js";
+
+export async function renderPatients(main) {
+  const listBox = h("div", { id: "patient-list", "aria-live": "polite" }, h("p", { class: "loading" }, "Loading patients…"));
+  const filter = h("input", { id: "patient-filter", type: "search", placeholder: "Name or ID", autocomplete: "off" });
+  let patients = [];
+
+  function renderList() {
+    const q = filter.value.trim().toLowerCase();
+    const shown = patients.filter((p) => !q || p.name.toLowerCase().includes(q) || (p.external_id || "").toLowerCase().includes(q));
+    if (!patients.length) {
+      clear(listBox, h("p", { class: "empty" }, "No patients yet. Add your first patient above."));
+      return;
+    }
+    if (!shown.length) {
+      clear(listBox, h("p", { class: "empty" }, "No patient matches."));
+      return;
+    }
+    clear(
+      listBox,
+      h(
+        "table",
+        { class: "table" },
+        h("caption", { class: "visually-hidden" }, "Your patients"),
+        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Date of birth"), h("th", { scope: "col" }, "Record ID"), h("th", { scope: "col" }, "Added"))),
+        h(
+          "tbody",
+          {},
+          shown.map((p) =>
+            h(
+              "tr",
+              { dataset: { patientId: p.id } },
+              h("th", { scope: "row" }, h("a", { href: `#/patients/${p.id}` }, p.name)),
+              h("td", {}, date(p.date_of_birth)),
+              h("td", {}, p.external_id || "–"),
+              h("td", {}, date(p.created_at)),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  filter.addEventListener("input", renderList);
+
+  const name = h("input", { id: "new-patient-name", name: "name", required: true, maxlength: "200", autocomplete: "off" });
+  const dob = h("input", { id: "new-patient-dob", name: "date_of_birth", type: "date" });
+  const ext = h("input", { id: "new-patient-ext", name: "external_id", maxlength: "100", autocomplete: "off" });
+  const error = h("p", { class: "form-error", role: "alert" });
+  const form = h(
+    "form",
+    {
+      class: "inline-form",
+      "aria-labelledby": "new-patient-heading",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        error.textContent = "";
+        try {
+          const created = await request("POST", "/api/patients", {
+            json: { name: name.value.trim(), date_of_birth: dob.value || null, external_id: ext.value.trim() || null },
+          });
+          toast(`Added ${created.name}.`);
+          navigate(`#/patients/${created.id}`);
+        } catch (err) {
+          error.textContent = err.message;
+        }
+      },
+    },
+    h("div", { class: "field" }, h("label", { for: "new-patient-name" }, "Name"), name),
+    h("div", { class: "field" }, h("label", { for: "new-patient-dob" }, "Date of birth ", h("span", { class: "muted" }, "(optional)")), dob),
+    h("div", { class: "field" }, h("label", { for: "new-patient-ext" }, "Record ID ", h("span", { class: "muted" }, "(optional)")), ext),
+    h("div", { class: "field field-submit" }, h("button", { type: "submit", class: "btn btn-primary" }, "Add patient")),
+    error,
+  );
+
+  main.append(
+    h("div", { class: "page-head" }, h("h1", {}, "Patients")),
+    h("section", { class: "panel" }, h("h2", { id: "new-patient-heading" }, "Add a patient"), form),
+    h(
+      "section",
+      { class: "panel", "aria-labelledby": "patients-heading" },
+      h("div", { class: "panel-head" }, h("h2", { id: "patients-heading" }, "Your patients"), h("div", { class: "field field-inline" }, h("label", { for: "patient-filter" }, "Filter"), filter)),
+      listBox,
+    ),
+  );
+
+  const all = [];
+  for (let offset = 0; ; offset += 500) {
+    const page = await request("GET", "/api/patients", { query: { limit: 500, offset } });
+    all.push(...(page.data || []));
+    if (!page.data || page.data.length < 500 || all.length >= page.count) break;
+  }
+  patients = all.sort((a, b) => a.name.localeCompare(b.name));
+  renderList();
+}
