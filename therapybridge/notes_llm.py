@@ -18,13 +18,14 @@ types and status codes are ever logged, never transcript text or notes.
 from __future__ import annotations
 
 import asyncio
+import difflib
 import json
 import logging
+import re
 from typing import Literal
 
 import openai
 from pydantic import BaseModel, ConfigDict, ValidationError
-from rapidfuzz import fuzz
 
 from therapybridge.document import (
     ActionItem,
@@ -43,7 +44,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "gpt-4o-mini"
 MAX_CHUNK_CHARS = 24_000  # about 6k tokens of transcript per request
-QUOTE_MATCH = 85.0  # an LLM quote must match a client sentence this well (rapidfuzz partial ratio)
+QUOTE_MATCH = 0.85  # an LLM quote must match a client sentence this well (difflib ratio on normalised words)
 
 
 class NotesProviderError(Exception):
@@ -299,7 +300,9 @@ def merge_parts(parts: list[LlmNotes]) -> LlmNotes:
     actions: list[LlmAction] = []
     for p in parts:
         for a in p.action_items:
-            if not any(fuzz.token_sort_ratio(a.task.lower(), b.task.lower()) >= 90 for b in actions):
+            if not any(
+                _similar(" ".join(sorted(_words(a.task))), " ".join(sorted(_words(b.task)))) >= 0.9 for b in actions
+            ):
                 actions.append(a)
     return LlmNotes(
         key_topics=topics,
@@ -312,14 +315,26 @@ def merge_parts(parts: list[LlmNotes]) -> LlmNotes:
     )
 
 
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
+
+
+def _similar(a: str, b: str) -> float:
+    return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
+
+
 def _locate(quote: str, candidates: list[Sentence]) -> Sentence | None:
-    """The client sentence an LLM quote comes from; None when the model made it up."""
-    q = quote.strip().lower()
+    """The client sentence an LLM quote comes from; None when the model made it up.
+
+    Standard library only (difflib), so the io worker needs no extra dependency.
+    """
+    q = " ".join(_words(quote))
     if len(q) < 8:
         return None
     best, score = None, 0.0
     for s in candidates:
-        sc = fuzz.partial_ratio(q, s.text.lower()) if len(q) <= len(s.text) + 10 else fuzz.ratio(q, s.text.lower())
+        t = " ".join(_words(s.text))
+        sc = 1.0 if q in t or (len(t) >= 8 and t in q) else _similar(q, t)
         if sc > score:
             best, score = s, sc
     return best if score >= QUOTE_MATCH else None
