@@ -10,11 +10,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
+import socket
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+import uvicorn
 from temporalio.client import Client, WorkflowFailureError
 
 from therapybridge import db
@@ -148,6 +151,91 @@ def _clock(t: float) -> str:
     return f"{int(t // 60):02d}:{t % 60:04.1f}"
 
 
+# --------------------------------------------------------------------------- serve, users, db
+
+
+async def serve(host: str, port: int) -> int:
+    """The gateway. With a local Temporal address (the embedded default) it also runs what is missing
+    on this machine: the dev server if nothing answers, and workers if no worker polls. Against a
+    remote cluster it runs the gateway alone; workers are started separately."""
+    from therapybridge.logs import setup_logging
+    from therapybridge.temporal import is_local
+
+    settings = get_settings()
+    setup_logging(settings, "api")
+    sup = Supervisor(settings)
+    try:
+        if is_local(settings.temporal_address):
+            started = await sup.start_server_if_needed()
+            if started:
+                print(
+                    f"Started a local Temporal dev server at {settings.temporal_address} "
+                    f"(UI: http://localhost:{settings.temporal_ui_port})",
+                    file=sys.stderr,
+                )
+            await db.init_db()  # once, before the workers and the app race to it
+            await _ensure_workers(sup, await connect(settings), started)
+            sup.watch()
+        config = uvicorn.Config(
+            "therapybridge.api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            access_log=False,  # uvicorn's access log prints query strings (tokens); the app logs requests
+            log_config=None,
+            lifespan="on",
+            proxy_headers=False,
+            timeout_graceful_shutdown=10,  # open progress streams must not hold a shutdown forever
+        )
+        print(f"TherapyBridge API on http://{host}:{port} (docs: /docs)", file=sys.stderr)
+        await _Gateway(config, sup.stop).serve()
+        return 0
+    finally:
+        await sup.stop()
+
+
+class _Gateway(uvicorn.Server):
+    """uvicorn re-raises SIGTERM/SIGINT once it has shut down, which ends the process before any
+    `finally` runs: the supervisor's children are stopped as part of the shutdown instead."""
+
+    def __init__(self, config: uvicorn.Config, on_shutdown: Callable[[], Awaitable[None]]) -> None:
+        super().__init__(config)
+        self._on_shutdown = on_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().shutdown(sockets)
+        await self._on_shutdown()
+
+
+def _read_password(given: str | None) -> str:
+    if given not in (None, "-"):
+        return given
+    if sys.stdin.isatty():
+        import getpass
+
+        return getpass.getpass("Password: ")
+    return sys.stdin.readline().rstrip("\n")
+
+
+async def create_user_command(email: str, password: str, role: str) -> int:
+    from therapybridge.users import UserError, create_user
+
+    await db.init_db()
+    try:
+        user = await create_user(email, password, role)  # type: ignore[arg-type]
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(user.id)
+    return 0
+
+
+async def db_upgrade() -> int:
+    await db.init_db()
+    print("database schema is up to date", file=sys.stderr)
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="therapybridge", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -156,21 +244,42 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, dest="json_out", help="write the session document here")
     p.add_argument("--speakers", type=int, default=None, help="number of speakers, if known")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+    p = sub.add_parser("serve", help="run the API gateway (and, on one machine, Temporal and the workers)")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8000)
+
+    users = sub.add_parser("users", help="manage user accounts").add_subparsers(dest="users_command", required=True)
+    p = users.add_parser("create", help="create a user; prints its id")
+    p.add_argument("--email", required=True)
+    p.add_argument("--password", default=None, help="the password, or '-' (or nothing) to read it from stdin")
+    p.add_argument("--role", choices=["therapist", "admin"], default="therapist")
+
+    dbp = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
+    dbp.add_parser("upgrade", help="apply every migration (alembic upgrade head)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if args.command == "process":
-        try:
-            code = asyncio.run(process(args.audio, args.json_out, args.speakers, args.quiet))
-        except (RuntimeError, TimeoutError) as exc:
-            print(f"error: {exc}", file=sys.stderr)
-            code = 2
-        except KeyboardInterrupt:
-            code = 130
-        sys.exit(code)
-    raise SystemExit(f"unknown command {args.command}")
+        run = process(args.audio, args.json_out, args.speakers, args.quiet)
+    elif args.command == "serve":
+        run = serve(args.host, args.port)
+    elif args.command == "users":
+        run = create_user_command(args.email, _read_password(args.password), args.role)
+    elif args.command == "db":
+        run = db_upgrade()
+    else:
+        raise SystemExit(f"unknown command {args.command}")
+    try:
+        code = asyncio.run(run)
+    except (RuntimeError, TimeoutError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        code = 2
+    except KeyboardInterrupt:
+        code = 130
+    sys.exit(code)
 
 
 if __name__ == "__main__":

@@ -94,6 +94,12 @@ class Settings(BaseSettings):
     temporal_ui_origin: str = Field(
         default="http://localhost:8233", description="CORS origin allowed on the codec endpoints."
     )
+    progress_poll_s: float = Field(
+        default=0.5, description="How often the gateway polls a watched session's progress (one poll per session)."
+    )
+    progress_ping_s: float = Field(
+        default=15.0, description="WebSocket ping / SSE keep-alive interval for progress streams."
+    )
 
     log_level: str = Field(default="INFO")
     log_format: Literal["json", "text"] = Field(default="json")

@@ -1,0 +1,155 @@
+"""FastAPI dependencies: database session, settings, the current user, Temporal, the blob store, and
+the one rule of tenancy (a session or patient someone may not see does not exist for them: 404)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi.security import OAuth2PasswordBearer
+from sqlmodel.ext.asyncio.session import AsyncSession
+from temporalio.client import Client
+
+from therapybridge.api.security import InvalidToken, decode_token
+from therapybridge.blobs import BlobStore
+from therapybridge.db import Patient, SessionRecord, User, session_scope
+from therapybridge.settings import Settings, get_settings
+from therapybridge.temporal import connect
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/auth/token", auto_error=False)
+
+
+async def get_db() -> AsyncIterator[AsyncSession]:
+    async with session_scope() as db:
+        yield db
+
+
+SessionDep = Annotated[AsyncSession, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def unauthorized(detail: str = "not authenticated") -> HTTPException:
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+async def user_from_token(db: AsyncSession, settings: Settings, token: str | None) -> User:
+    """The active user an access token names; 401 for a missing, expired or tampered token."""
+    if not token:
+        raise unauthorized()
+    try:
+        claims = decode_token(settings, token, "access")
+    except InvalidToken:
+        raise unauthorized("invalid or expired token") from None
+    user = await db.get(User, claims.user_id)
+    if user is None or not user.is_active:
+        raise unauthorized("invalid or expired token")
+    return user
+
+
+async def get_current_user(
+    db: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> User:
+    return await user_from_token(db, settings, token)
+
+
+async def get_stream_user(
+    db: SessionDep,
+    settings: SettingsDep,
+    header_token: Annotated[str | None, Depends(oauth2_scheme)],
+    token: Annotated[
+        str | None, Query(description="Access token, for clients (EventSource) that cannot set headers.")
+    ] = None,
+) -> User:
+    """Bearer header, or `?token=` for EventSource, which cannot send headers."""
+    return await user_from_token(db, settings, header_token or token)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+StreamUser = Annotated[User, Depends(get_stream_user)]
+
+
+def require_admin(user: CurrentUser) -> User:
+    if user.role != "admin":
+        raise HTTPException(status.HTTP_403_FORBIDDEN, detail="administrators only")
+    return user
+
+
+AdminUser = Annotated[User, Depends(require_admin)]
+
+
+def can_see(user: User, owner_id: str | None) -> bool:
+    return user.role == "admin" or (owner_id is not None and owner_id == user.id)
+
+
+SESSION_NOT_FOUND = "session not found"
+PATIENT_NOT_FOUND = "patient not found"
+
+
+async def visible_session(db: AsyncSession, user: User, session_id: str) -> SessionRecord:
+    """The session row if this user may see it; otherwise 404, the same answer as for no session."""
+    row = await db.get(SessionRecord, session_id)
+    if row is None or not can_see(user, row.therapist_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=SESSION_NOT_FOUND)
+    return row
+
+
+async def own_patient(db: AsyncSession, user: User, patient_id: str) -> Patient:
+    """A patient of this therapist (admins: any patient); otherwise 404."""
+    patient = await db.get(Patient, patient_id)
+    if patient is None or not can_see(user, patient.therapist_id):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=PATIENT_NOT_FOUND)
+    return patient
+
+
+# --------------------------------------------------------------------------- Temporal
+
+
+class TemporalUnavailable(Exception):
+    pass
+
+
+class TemporalConnection:
+    """One client per gateway process, connected on first use: the gateway starts (and reports its
+    health) even while Temporal is still coming up."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._client: Client | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(self, timeout: float = 5.0) -> Client:
+        if self._client is not None:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                try:
+                    self._client = await connect(self._settings, timeout=timeout)
+                except Exception as exc:
+                    raise TemporalUnavailable(type(exc).__name__) from exc
+        return self._client
+
+
+async def get_temporal(request: Request) -> Client:
+    try:
+        return await request.app.state.temporal.get()
+    except TemporalUnavailable:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail="the workflow service is unavailable") from None
+
+
+TemporalDep = Annotated[Client, Depends(get_temporal)]
+
+
+@lru_cache
+def _blob_store(root: Path) -> BlobStore:
+    return BlobStore(root)
+
+
+def get_blobs(settings: SettingsDep) -> BlobStore:
+    return _blob_store(settings.blob_dir)
+
+
+BlobsDep = Annotated[BlobStore, Depends(get_blobs)]

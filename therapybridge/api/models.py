@@ -1,0 +1,88 @@
+"""Request and response bodies of the gateway (the session document itself is therapybridge.document)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from therapybridge.document import Status
+
+
+class Message(BaseModel):
+    detail: str
+
+
+class Token(BaseModel):
+    access_token: str
+    refresh_token: str
+    token_type: Literal["bearer"] = "bearer"
+    expires_in: int = Field(description="Seconds until the access token expires.")
+
+
+class RefreshRequest(BaseModel):
+    refresh_token: str = Field(min_length=1, max_length=4096)
+
+
+class UserPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    email: str
+    role: str
+
+
+class PatientCreate(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    date_of_birth: date | None = None
+    external_id: str | None = Field(default=None, max_length=100)
+
+
+class PatientPublic(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    therapist_id: str
+    name: str
+    date_of_birth: str | None = None
+    external_id: str | None = None
+    created_at: datetime
+
+
+class PatientList(BaseModel):
+    data: list[PatientPublic]
+    count: int
+
+
+class SessionSummary(BaseModel):
+    """A session in a list: the document's headline fields, without transcript or notes."""
+
+    model_config = ConfigDict(from_attributes=True)
+    id: str
+    patient_id: str | None
+    therapist_id: str | None
+    status: Status
+    progress: int
+    error: str | None
+    audio_filename: str
+    duration_seconds: float | None
+    session_date: str | None
+    created_at: datetime
+    updated_at: datetime
+    processed_at: datetime | None
+
+
+class SessionList(BaseModel):
+    data: list[SessionSummary]
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next (older) page; null on the last.")
+
+
+class CheckResult(BaseModel):
+    ok: bool
+    detail: str | None = None
+
+
+class HealthReport(BaseModel):
+    status: Literal["ok", "unavailable"]
+    database: CheckResult
+    temporal: CheckResult
+    task_queues: dict[str, CheckResult]

@@ -1,0 +1,555 @@
+"""Sessions: upload (streamed, capped, validated), read, list, cancel, retry, delete."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import json
+import logging
+import os
+import uuid
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
+from fastapi.exceptions import RequestValidationError
+from sqlalchemy import or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import defer
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+from starlette.requests import ClientDisconnect
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.exceptions import WorkflowAlreadyStartedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from therapybridge import messages as m
+from therapybridge.api.deps import (
+    PATIENT_NOT_FOUND,
+    BlobsDep,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    TemporalDep,
+    TemporalUnavailable,
+    visible_session,
+)
+from therapybridge.api.live import live_progress, load_row, record_outcome
+from therapybridge.api.models import Message, SessionList, SessionSummary
+from therapybridge.api.upload import BadUpload, UploadTooLarge, receive_upload
+from therapybridge.blobs import BlobStore, upload_key
+from therapybridge.db import Patient, SessionRecord
+from therapybridge.document import FINAL_STATUSES, SessionDocument, Status
+from therapybridge.settings import Settings
+from therapybridge.speech.audio import ALLOWED_EXTENSIONS, InvalidAudio, check_file_type, probe
+from therapybridge.temporal import start_session, workflow_id
+
+log = logging.getLogger("therapybridge.api.sessions")
+router = APIRouter(prefix="/api/sessions", tags=["sessions"])
+
+MiB = 1024 * 1024
+MULTIPART_SLACK = MiB  # room for the form fields and part headers around the file
+RETRYABLE = ("failed", "cancelled")
+CANCEL_WAIT_S = 15.0
+
+UPLOAD_BODY: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file", "patient_id"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "The recording."},
+                        "patient_id": {"type": "string", "description": "One of your patients."},
+                        "session_date": {"type": "string", "format": "date"},
+                        "num_speakers": {"type": "integer", "minimum": 1, "maximum": 10},
+                    },
+                }
+            }
+        },
+    }
+}
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": Message, "description": "Missing, expired or invalid token."},
+    404: {"model": Message, "description": "No such session (or not yours)."},
+}
+
+
+def _error(code: int, detail: str) -> HTTPException:
+    return HTTPException(code, detail=detail)
+
+
+def _field_error(field: str, msg: str = "Field required", kind: str = "missing") -> RequestValidationError:
+    """A 422 shaped like FastAPI's own validation errors (the upload form is parsed by hand)."""
+    return RequestValidationError([{"type": kind, "loc": ("body", field), "msg": msg, "input": None}])
+
+
+def _reject_unsupported_type(filename: str) -> None:
+    """Before a byte of the file is stored: no name, or an extension we never accept."""
+    if not filename:
+        raise _field_error("file", "the file has no name", "value_error")
+    if Path(filename).suffix.lower() not in ALLOWED_EXTENSIONS:
+        try:  # the one validation's own message: its first check is the extension, so it raises there
+            check_file_type(Path(filename), filename)
+        except InvalidAudio as exc:
+            raise _error(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
+
+
+async def _by_idempotency_key(db: AsyncSession, therapist_id: str, key: str) -> SessionRecord | None:
+    query = select(SessionRecord).where(
+        col(SessionRecord.therapist_id) == therapist_id, col(SessionRecord.idempotency_key) == key
+    )
+    return (await db.exec(query)).first()
+
+
+def _replay(response: Response, row: SessionRecord) -> SessionDocument:
+    response.headers["Idempotent-Replayed"] = "true"
+    return row.to_document()
+
+
+async def _validate_audio(settings: Settings, blobs: BlobStore, key: str, filename: str) -> None:
+    """speech.audio's checks: wrong type or header → 415, undecodable or empty audio → 400."""
+    path = blobs.path(key)
+    if path.stat().st_size == 0:
+        raise _error(status.HTTP_400_BAD_REQUEST, "the file is empty")
+    try:
+        await asyncio.to_thread(check_file_type, path, filename)
+    except InvalidAudio as exc:
+        raise _error(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
+    try:
+        await asyncio.to_thread(probe, path, settings.max_duration_hours * 3600)
+    except InvalidAudio as exc:
+        raise _error(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+
+
+def _parse_fields(fields: dict[str, str]) -> tuple[str, str | None, int | None]:
+    patient_id = fields.get("patient_id", "").strip()
+    if not patient_id:
+        raise _field_error("patient_id")
+    session_date = fields.get("session_date") or None
+    if session_date is not None:
+        try:
+            session_date = date.fromisoformat(session_date).isoformat()
+        except ValueError:
+            raise _field_error("session_date", "expected a date as YYYY-MM-DD", "date_from_datetime_parsing") from None
+    num_speakers: int | None = None
+    if fields.get("num_speakers"):
+        try:
+            num_speakers = int(fields["num_speakers"])
+        except ValueError:
+            num_speakers = 0
+        if not 1 <= num_speakers <= 10:
+            raise _field_error("num_speakers", "expected a whole number from 1 to 10", "int_parsing")
+    return patient_id, session_date, num_speakers
+
+
+def session_input(row: SessionRecord, num_speakers: int | None = None) -> m.SessionInput:
+    return m.SessionInput(
+        session_id=row.id,
+        upload_ref=row.upload_ref or "",
+        audio_filename=row.audio_filename,
+        num_speakers=num_speakers,
+        patient_id=row.patient_id,
+        therapist_id=row.therapist_id,
+    )
+
+
+@router.post(
+    "/upload",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SessionDocument,
+    openapi_extra=UPLOAD_BODY,
+    responses={
+        **ERRORS,
+        400: {"model": Message, "description": "Empty, corrupt or truncated audio, or a malformed body."},
+        404: {"model": Message, "description": "Unknown patient (or not yours)."},
+        413: {"model": Message, "description": "Larger than MAX_UPLOAD_SIZE_MB."},
+        415: {"model": Message, "description": "Not a supported audio type, or content that does not match it."},
+        503: {"model": Message, "description": "The workflow service is unavailable."},
+    },
+)
+async def upload_session(
+    request: Request,
+    response: Response,
+    user: CurrentUser,
+    db: SessionDep,
+    settings: SettingsDep,
+    temporal: TemporalDep,
+    blobs: BlobsDep,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=200,
+            description="Retries with the same key return the session the first request created.",
+        ),
+    ] = None,
+) -> SessionDocument:
+    """Upload a recording for one of your patients and start processing it (202, status `queued`).
+
+    The file streams to the blob store with a cap of MAX_UPLOAD_SIZE_MB; it is checked (extension,
+    magic bytes, decodable audio) before the session exists. Follow progress on
+    `/api/sessions/ws/{id}` or `/api/sessions/{id}/status/stream`.
+    """
+    if idempotency_key:
+        existing = await _by_idempotency_key(db, user.id, idempotency_key)
+        if existing is not None:
+            return _replay(response, existing)
+    await db.close()  # detach what is loaded and hand the pooled connection back while the body streams in
+
+    cap = settings.max_upload_size_mb * MiB
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > cap + MULTIPART_SLACK:
+        raise _error(status.HTTP_413_CONTENT_TOO_LARGE, f"the file is larger than {settings.max_upload_size_mb} MB")
+
+    session_id = str(uuid.uuid4())
+    row: SessionRecord | None = None
+    keep = False
+    try:
+        try:
+            parsed = await receive_upload(
+                request.stream(),
+                request.headers.get("content-type"),
+                blobs.path(f"{session_id}/.upload.partial"),
+                cap,
+                on_filename=_reject_unsupported_type,
+            )
+        except UploadTooLarge:
+            raise _error(
+                status.HTTP_413_CONTENT_TOO_LARGE, f"the file is larger than {settings.max_upload_size_mb} MB"
+            ) from None
+        except BadUpload as exc:
+            raise _error(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+        if parsed.filename is None:
+            raise _field_error("file")
+        patient_id, session_date, num_speakers = _parse_fields(parsed.fields)
+        patient = await db.get(Patient, patient_id)
+        if patient is None or patient.therapist_id != user.id:
+            raise _error(status.HTTP_404_NOT_FOUND, PATIENT_NOT_FOUND)
+        await db.close()  # no connection held through validation (ffprobe decodes the whole file)
+
+        key = upload_key(session_id, parsed.filename)
+        os.replace(blobs.path(f"{session_id}/.upload.partial"), blobs.path(key))
+        await _validate_audio(settings, blobs, key, parsed.filename)
+
+        row = SessionRecord(
+            id=session_id,
+            therapist_id=user.id,
+            patient_id=patient.id,
+            status="queued",
+            audio_filename=parsed.filename,
+            upload_ref=key,
+            idempotency_key=idempotency_key,
+            session_date=session_date,
+        )
+        db.add(row)
+        try:
+            await db.commit()
+        except IntegrityError:
+            # A concurrent request with the same Idempotency-Key won: answer with its session.
+            await db.rollback()
+            row = None
+            existing = await _by_idempotency_key(db, user.id, idempotency_key or "")
+            if existing is None:
+                raise
+            return _replay(response, existing)
+        try:
+            await start_session(temporal, settings, session_input(row, num_speakers))
+        except Exception as exc:
+            log.error("workflow start failed", extra={"session_id": session_id, "error_type": type(exc).__name__})
+            raise _error(status.HTTP_503_SERVICE_UNAVAILABLE, "could not start processing; try again") from None
+        keep = True
+        log.info("session uploaded", extra={"session_id": session_id, "bytes": parsed.size})
+        return row.to_document()
+    except ClientDisconnect:
+        return Response(status_code=status.HTTP_400_BAD_REQUEST)  # nobody is listening any more
+    finally:
+        if not keep:
+            # Any rejection leaves nothing behind: no file, no row.
+            await asyncio.to_thread(blobs.delete_session, session_id)
+            if row is not None:
+                await _delete_row(db, session_id)
+
+
+async def _delete_row(db: AsyncSession, session_id: str) -> None:
+    await db.rollback()
+    found = await db.get(SessionRecord, session_id)
+    if found is not None:
+        await db.delete(found)
+        await db.commit()
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _encode_cursor(row: SessionRecord) -> str:
+    raw = json.dumps([row.created_at.isoformat(), row.id]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        created, sid = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        return datetime.fromisoformat(created), str(sid)
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise _error(status.HTTP_400_BAD_REQUEST, "invalid cursor") from None
+
+
+@router.get("", response_model=SessionList, responses={**ERRORS, 400: {"model": Message}})
+async def list_sessions(
+    user: CurrentUser,
+    db: SessionDep,
+    patient_id: Annotated[str | None, Query(max_length=100)] = None,
+    status_: Annotated[Status | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    cursor: Annotated[str | None, Query(max_length=500)] = None,
+) -> SessionList:
+    """Your sessions, newest first (admins: everyone's); page with `next_cursor`."""
+    query = select(SessionRecord).options(defer(SessionRecord.document))  # type: ignore[arg-type]
+    if user.role != "admin":
+        query = query.where(col(SessionRecord.therapist_id) == user.id)
+    if patient_id:
+        query = query.where(col(SessionRecord.patient_id) == patient_id)
+    if status_:
+        query = query.where(col(SessionRecord.status) == status_)
+    if cursor:
+        created, sid = _decode_cursor(cursor)
+        query = query.where(
+            or_(
+                col(SessionRecord.created_at) < created,
+                (col(SessionRecord.created_at) == created) & (col(SessionRecord.id) < sid),
+            )
+        )
+    query = query.order_by(col(SessionRecord.created_at).desc(), col(SessionRecord.id).desc()).limit(limit + 1)
+    rows = list((await db.exec(query)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return SessionList(
+        data=[SessionSummary.model_validate(r) for r in rows],
+        next_cursor=_encode_cursor(rows[-1]) if more and rows else None,
+    )
+
+
+@router.get("/{session_id}", response_model=SessionDocument, responses=ERRORS)
+async def get_session(session_id: str, request: Request, user: CurrentUser, db: SessionDep) -> SessionDocument:
+    """The session document (docs/ARCHITECTURE.md §5); while it runs, status and progress are live."""
+    row = await visible_session(db, user, session_id)
+    doc = row.to_document()
+    if row.status in FINAL_STATUSES:
+        return doc
+    await db.close()
+    try:
+        client = await request.app.state.temporal.get(timeout=2.0)
+    except TemporalUnavailable:
+        return doc
+    p = await live_progress(client, session_id)
+    if p is not None and p.status not in FINAL_STATUSES:
+        doc.status, doc.progress = p.status, max(doc.progress, p.progress)  # type: ignore[assignment]
+    return doc
+
+
+# --------------------------------------------------------------------------- control
+
+
+def _is_not_found(exc: RPCError) -> bool:
+    return exc.status == RPCStatusCode.NOT_FOUND
+
+
+async def _wait_closed(client: Client, session_id: str, timeout: float) -> bool:
+    """Until the session's workflow is no longer running (a run that has saved its outcome closes a
+    moment later); False if it still runs after `timeout`."""
+    handle = client.get_workflow_handle(workflow_id(session_id))
+    deadline = asyncio.get_running_loop().time() + max(0.0, timeout)
+    while True:
+        try:
+            if (await handle.describe()).status != WorkflowExecutionStatus.RUNNING:
+                return True
+        except RPCError as exc:
+            if _is_not_found(exc):
+                return True
+            raise
+        if asyncio.get_running_loop().time() >= deadline:
+            return False
+        await asyncio.sleep(0.2)
+
+
+@router.post(
+    "/{session_id}/cancel",
+    response_model=SessionDocument,
+    responses={
+        **ERRORS,
+        202: {"model": SessionDocument, "description": "Cancellation requested, not yet done."},
+        409: {"model": Message, "description": "The session has already finished."},
+    },
+)
+async def cancel_session(
+    session_id: str, response: Response, user: CurrentUser, db: SessionDep, temporal: TemporalDep
+) -> SessionDocument:
+    """Cancel processing. Answers with the cancelled session (200), or 202 if the workflow has not
+    finished cancelling within a few seconds."""
+    row = await visible_session(db, user, session_id)
+    if row.status in FINAL_STATUSES:
+        raise _error(status.HTTP_409_CONFLICT, f"the session is already {row.status}")
+    await db.close()
+    try:
+        await temporal.get_workflow_handle(workflow_id(session_id)).cancel(reason="cancelled by user")
+    except RPCError as exc:
+        if not _is_not_found(exc) and exc.status != RPCStatusCode.FAILED_PRECONDITION:
+            raise
+        await record_outcome(session_id, "cancelled", None)  # nothing runs: record it ourselves
+    # Done means both: the outcome is recorded and the workflow has closed (so a retry can start at once).
+    deadline = asyncio.get_running_loop().time() + CANCEL_WAIT_S
+    while True:
+        fresh = await load_row(session_id)
+        if fresh is None:
+            raise _error(status.HTTP_404_NOT_FOUND, "session not found")
+        if fresh.status in FINAL_STATUSES or asyncio.get_running_loop().time() > deadline:
+            break
+        await asyncio.sleep(0.2)
+    closed = await _wait_closed(temporal, session_id, deadline - asyncio.get_running_loop().time())
+    if fresh.status not in FINAL_STATUSES or not closed:
+        response.status_code = status.HTTP_202_ACCEPTED
+    return fresh.to_document()
+
+
+@router.post(
+    "/{session_id}/retry",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SessionDocument,
+    responses={**ERRORS, 409: {"model": Message, "description": "Not failed or cancelled, or the upload is gone."}},
+)
+async def retry_session(
+    session_id: str, user: CurrentUser, db: SessionDep, settings: SettingsDep, temporal: TemporalDep, blobs: BlobsDep
+) -> SessionDocument:
+    """Run a failed or cancelled session again from its stored upload."""
+    row = await visible_session(db, user, session_id)
+    if row.status not in RETRYABLE:
+        raise _error(
+            status.HTTP_409_CONFLICT, f"only failed or cancelled sessions can be retried (this one is {row.status})"
+        )
+    if not row.upload_ref or not blobs.exists(row.upload_ref):
+        raise _error(status.HTTP_409_CONFLICT, "the original upload is no longer stored; upload the file again")
+    await db.close()
+    if not await _wait_closed(temporal, session_id, CANCEL_WAIT_S):  # the last run is still finishing
+        raise _error(status.HTTP_409_CONFLICT, "the session is still running")
+    previous = {"status": row.status, "error": row.error, "progress": row.progress}
+    # Claim the retry atomically: of two concurrent retries, one wins and the other gets 409.
+    claimed = await db.exec(
+        update(SessionRecord)
+        .where(col(SessionRecord.id) == session_id, col(SessionRecord.status).in_(RETRYABLE))
+        .values(status="queued", progress=0, error=None, updated_at=datetime.now(UTC))
+    )
+    await db.commit()
+    if claimed.rowcount != 1:  # type: ignore[attr-defined]
+        raise _error(status.HTTP_409_CONFLICT, "the session is already being retried")
+    try:
+        await start_session(temporal, settings, session_input(row))
+    except Exception as exc:
+        await db.exec(update(SessionRecord).where(col(SessionRecord.id) == session_id).values(**previous))
+        await db.commit()
+        if isinstance(exc, WorkflowAlreadyStartedError):
+            raise _error(status.HTTP_409_CONFLICT, "the session is already running") from None
+        log.error("workflow restart failed", extra={"session_id": session_id, "error_type": type(exc).__name__})
+        raise _error(status.HTTP_503_SERVICE_UNAVAILABLE, "could not start processing; try again") from None
+    # The old outcome's document goes only once the new run is on its way.
+    await db.exec(
+        update(SessionRecord)
+        .where(col(SessionRecord.id) == session_id)
+        .values(document=None, processed_at=None, duration_seconds=None)
+    )
+    await db.commit()
+    fresh = await load_row(session_id)
+    if fresh is None:
+        raise _error(status.HTTP_404_NOT_FOUND, "session not found")
+    return fresh.to_document()
+
+
+@router.delete(
+    "/{session_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={**ERRORS, 503: {"model": Message, "description": "Cannot reach Temporal to stop a running session."}},
+)
+async def delete_session(
+    session_id: str, request: Request, user: CurrentUser, db: SessionDep, settings: SettingsDep, blobs: BlobsDep
+) -> Response:
+    """Delete the session: stop its workflow, remove its audio and artifacts, its row and its
+    workflow history. A deleted session answers 404."""
+    row = await visible_session(db, user, session_id)
+    running = row.status not in FINAL_STATUSES
+    try:
+        client: Client = await request.app.state.temporal.get()
+        running = await _stop_and_forget(client, settings, session_id)
+    except (TemporalUnavailable, RPCError) as exc:
+        if running:
+            raise _error(
+                status.HTTP_503_SERVICE_UNAVAILABLE, "cannot reach the workflow service to stop the session"
+            ) from exc
+        log.warning("workflow history not deleted", extra={"session_id": session_id, "error_type": type(exc).__name__})
+    await asyncio.to_thread(blobs.delete_session, session_id)
+    await db.delete(row)
+    await db.commit()
+    if running:
+        # An activity that was mid-flight when the workflow stopped can still write a file or the row
+        # (it learns of the stop at its next heartbeat); sweep again once that has surely happened.
+        sweep = asyncio.create_task(_sweep_later(session_id, blobs, (3.0, settings.heartbeat_timeout_s + 5)))
+        request.app.state.background.add(sweep)
+        sweep.add_done_callback(request.app.state.background.discard)
+    log.info("session deleted", extra={"session_id": session_id})
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+async def _stop_and_forget(client: Client, settings: Settings, session_id: str) -> bool:
+    """Terminate the workflow if it runs, then delete its history (every run). True if it was running."""
+    from temporalio.api.common.v1 import WorkflowExecution
+    from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
+
+    wid = workflow_id(session_id)
+    handle = client.get_workflow_handle(wid)
+    try:
+        desc = await handle.describe()
+    except RPCError as exc:
+        if _is_not_found(exc):
+            return False
+        raise
+    running = desc.status == WorkflowExecutionStatus.RUNNING
+    if running:
+        await handle.terminate(reason="session deleted")
+    run_ids = [desc.run_id]
+    try:
+        async for wf in client.list_workflows(f"WorkflowId = '{wid}'"):
+            if wf.run_id not in run_ids:
+                run_ids.append(wf.run_id)
+    except RPCError:
+        pass  # no visibility store: the latest run's history is still deleted below
+    for run_id in run_ids:
+        try:
+            await client.workflow_service.delete_workflow_execution(
+                DeleteWorkflowExecutionRequest(
+                    namespace=settings.temporal_namespace,
+                    workflow_execution=WorkflowExecution(workflow_id=wid, run_id=run_id),
+                )
+            )
+        except RPCError as exc:
+            if not _is_not_found(exc):
+                raise
+    return running
+
+
+async def _sweep_later(session_id: str, blobs: BlobStore, delays: tuple[float, ...]) -> None:
+    from therapybridge.db import session_scope
+
+    waited = 0.0
+    for delay in delays:
+        await asyncio.sleep(max(0.0, delay - waited))
+        waited = delay
+        await asyncio.to_thread(blobs.delete_session, session_id)
+        async with session_scope() as db:
+            found = await db.get(SessionRecord, session_id)
+            if found is not None:
+                await db.delete(found)
+                await db.commit()

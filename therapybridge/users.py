@@ -1,0 +1,50 @@
+"""User accounts: creation (CLI) and password authentication (API). Emails are stored lower-cased."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Literal
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import select
+
+from therapybridge.api.security import hash_password, verify_password
+from therapybridge.db import User, session_scope
+
+UserRole = Literal["therapist", "admin"]
+ROLES: tuple[UserRole, ...] = ("therapist", "admin")
+MIN_PASSWORD_LENGTH = 8
+
+
+class UserError(ValueError):
+    pass
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if "@" not in email or email.startswith("@") or email.endswith("@"):
+        raise UserError("the email address is not valid")
+    return email
+
+
+async def create_user(email: str, password: str, role: UserRole = "therapist") -> User:
+    if role not in ROLES:
+        raise UserError(f"role must be one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    user = User(email=normalise_email(email), password_hash=await asyncio.to_thread(hash_password, password), role=role)
+    async with session_scope() as db:
+        db.add(user)
+        try:
+            await db.commit()
+        except IntegrityError:
+            raise UserError("a user with this email already exists") from None
+    return user
+
+
+async def authenticate(email: str, password: str) -> User | None:
+    """The active user with this email and password, else None (same cost either way)."""
+    async with session_scope() as db:
+        user = (await db.exec(select(User).where(User.email == email.strip().lower()))).first()
+    ok = await asyncio.to_thread(verify_password, password, user.password_hash if user else None)
+    return user if ok and user is not None and user.is_active else None
