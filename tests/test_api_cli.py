@@ -14,8 +14,10 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
+from alembic.script import ScriptDirectory
 
 from tests.harness import REPO, free_port
+from therapybridge.db import alembic_config
 
 CLI = [sys.executable, "-m", "therapybridge.cli"]
 
@@ -41,8 +43,9 @@ def test_db_upgrade_and_users_create(tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     db = tmp_path / "data" / "therapybridge.db"
     assert {"users", "patients", "sessions", "alembic_version"} <= _tables(db)
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
     with sqlite3.connect(db) as conn:
-        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == ("0002",)
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (head,)
 
     r = _cli(env, "users", "create", "--email", "Ann@Example.com", "--role", "admin", stdin="long-enough-pw\n")
     assert r.returncode == 0, r.stderr

@@ -153,7 +153,7 @@ async def init_db(engine: AsyncEngine | None = None) -> None:
         await conn.run_sync(_upgrade_head)
 
 
-def _alembic_config(connection: Connection | None = None) -> Any:
+def alembic_config(connection: Connection | None = None) -> Any:
     from alembic.config import Config
 
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)  # a line per plugin on every start
@@ -168,7 +168,7 @@ def _alembic_config(connection: Connection | None = None) -> Any:
 def _upgrade_head(connection: Connection) -> None:
     from alembic import command
 
-    cfg = _alembic_config(connection)
+    cfg = alembic_config(connection)
     tables = set(inspect(connection).get_table_names())
     if "sessions" in tables and "alembic_version" not in tables:
         command.stamp(cfg, BASELINE_REVISION)  # a database made by create_all: adopt it, then upgrade
