@@ -493,6 +493,43 @@ def test_http_health_check() -> None:
     assert not ok and "unreachable" in detail
 
 
+def test_api_health_check_reads_the_report() -> None:
+    """503 with the database down is unhealthy; 503 with only the workers missing is healthy."""
+    import http.server
+    import threading
+
+    reports = {
+        "/db-down": {"database": {"ok": False}, "temporal": {"ok": True}, "task_queues": {}},
+        "/no-workers": {
+            "database": {"ok": True},
+            "temporal": {"ok": True},
+            "task_queues": {"therapybridge-gpu": {"ok": False, "detail": "no worker is polling"}},
+        },
+    }
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = json.dumps({"status": "unavailable", **reports[self.path]}).encode()
+            self.send_response(503)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        base = f"http://127.0.0.1:{server.server_address[1]}"
+        assert healthcheck.check_api(base + "/db-down", 5.0) == (False, "down: database")
+        assert healthcheck.check_api(base + "/no-workers", 5.0)[0]
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 # --------------------------------------------------------------------------- docs
 
 

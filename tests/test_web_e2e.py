@@ -9,6 +9,8 @@ Screenshots of each page go to out/web-e2e/.
 
 from __future__ import annotations
 
+import asyncio
+import importlib.util
 import re
 import shutil
 import time
@@ -454,3 +456,25 @@ async def test_upload_is_checked_before_sending(api: Api, account: Account, brow
         assert not find(browser, "#upload-submit").is_enabled(), name
     with pytest.raises(NoSuchElementException):
         browser.find_element(By.CSS_SELECTOR, ".upload-progress:not([hidden])")
+
+    # Sign out: the tokens are gone, and any page asks to sign in again.
+    find(browser, "#signout").click()
+    find(browser, "#login-email")
+    assert browser.execute_script("return sessionStorage.getItem('tb.tokens')") is None
+    browser.get(f"{api.base_url}/#/patients/{account.patient_id}")
+    find(browser, "#login-email")
+    assert browser.current_url.endswith("#/login")
+
+
+async def test_container_health_check_against_the_gateway(api: Api) -> None:
+    """docker-compose's API health check (docker/healthcheck.py `api`) against the real gateway."""
+    spec = importlib.util.spec_from_file_location("tb_healthcheck", REPO / "docker" / "healthcheck.py")
+    assert spec and spec.loader
+    healthcheck = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(healthcheck)
+    ok, detail = await asyncio.to_thread(healthcheck.check_api, f"{api.base_url}/api/health", 10.0)
+    assert ok, detail
+    ok, detail = await asyncio.to_thread(healthcheck.check_api, f"{api.base_url}/api/auth/me", 10.0)
+    assert not ok and detail == "not a health report"  # a 401 is no health report
+    ok, detail = await asyncio.to_thread(healthcheck.check_http, f"{api.base_url}/", 10.0)
+    assert ok, detail  # the web app's entry page

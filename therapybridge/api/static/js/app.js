@@ -102,14 +102,17 @@ async function updateChrome() {
   if (!auth.signedIn) who.textContent = "";
 }
 
+let signingOut = false;
 document.getElementById("signout").addEventListener("click", () => {
+  signingOut = true;
   auth.logout();
+  signingOut = false;
   toast("Signed out.");
   navigate("#/login");
 });
 
 auth.onChange((tokens) => {
-  if (!tokens && location.hash !== "#/login") {
+  if (!tokens && !signingOut && location.hash !== "#/login") {
     toast("Please sign in again.", "error");
     navigate("#/login");
   }

@@ -4,7 +4,7 @@ import { h } from "../ui.js";
 
 export function renderLogin(main) {
   const error = h("p", { class: "form-error", role: "alert", id: "login-error" });
-  const email = h("input", { id: "login-email", name: "email", type: "email", autocomplete: "username", required: true, autofocus: true });
+  const email = h("input", { id: "login-email", name: "email", type: "email", autocomplete: "username", required: true });
   const password = h("input", { id: "login-password", name: "password", type: "password", autocomplete: "current-password", required: true });
   const submit = h("button", { type: "submit", class: "btn btn-primary" }, "Sign in");
   const form = h(
