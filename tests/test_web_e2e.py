@@ -454,6 +454,15 @@ async def test_upload_is_checked_before_sending(api: Api, account: Account, brow
         picker.send_keys(str(path))
         wait(browser, lambda d, m=message: m in d.find_element(By.ID, "upload-error").text, 10, name)
         assert not find(browser, "#upload-submit").is_enabled(), name
+    # Dropped on the drop zone: the same checks.
+    browser.execute_script(
+        "const dt = new DataTransfer();"
+        "dt.items.add(new File(['plain text'], 'dropped-notes.txt', {type: 'text/plain'}));"
+        "document.getElementById('dropzone').dispatchEvent(new DragEvent('drop', {dataTransfer: dt, bubbles: true}));"
+    )
+    wait(browser, lambda d: "dropped-notes.txt" in d.find_element(By.ID, "upload-file-info").text, 10)
+    assert "not supported" in find(browser, "#upload-error").text
+    assert not find(browser, "#upload-submit").is_enabled()
     with pytest.raises(NoSuchElementException):
         browser.find_element(By.CSS_SELECTOR, ".upload-progress:not([hidden])")
 
