@@ -34,7 +34,7 @@ _C_RE = re.compile("|".join(_CLIENT_PATTERNS), re.I)
 
 @dataclass(frozen=True)
 class RoleConfig:
-    min_margin: float = 0.15  # below this evidence margin the roles stay None
+    min_margin: float = 1.0  # below this evidence margin (≈ half a question per 100 words) roles stay None
     voiceprint_match: float = 0.80  # cosine above which a label is the enrolled therapist
     voiceprint_margin: float = 0.05  # ... and ahead of every other label by this much
 
@@ -70,7 +70,7 @@ def therapist_score(e: Evidence) -> float:
     """Evidence rate per 100 words, positive for therapist-like speech."""
     per = 100.0 / max(e.words, 20)
     score = per * (2.0 * e.questions + 1.5 * e.therapist_phrases - 1.0 * e.client_phrases)
-    score += 0.5 * e.first + 0.3 * e.last
+    score += 0.3 * e.first + 0.2 * e.last  # therapists usually open and close; weak alone
     return score
 
 
