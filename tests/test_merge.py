@@ -99,3 +99,10 @@ def test_talk_time_from_turns_then_words() -> None:
     assert sp == {A: 3.0, B: 0.5}
     merged = merge([seg(("Hi.", 0.0, 1.0)), seg(("Hello.", 2.5, 3.0))], [])
     assert {s.label: s.talk_seconds for s in talk_time([], merged)} == {UNKNOWN_SPEAKER: 1.5}
+
+
+def test_segment_is_cut_at_a_long_pause() -> None:
+    s = seg(("So", 7.0, 7.2), ("yes.", 7.2, 7.5), ("Then", 15.5, 15.8), ("later.", 15.8, 16.2))
+    out = merge([s], [turn(6.9, 11.7, A), turn(15.1, 16.5, A)])
+    assert [(x.start, x.end, x.text) for x in out] == [(7.0, 7.5, "So yes."), (15.5, 16.2, "Then later.")]
+    assert {x.speaker for x in out} == {A}

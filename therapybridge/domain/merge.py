@@ -32,6 +32,7 @@ class SnapConfig:
     clause_bonus: float = 0.3
     segment_bonus: float = 0.4  # the word after the change starts an ASR segment
     distance_weight: float = 1.0  # per second away from the diarizer's boundary
+    split_pause_s: float = 1.5  # a segment is also cut where its words pause this long
 
 
 def _overlap(a0: float, a1: float, b0: float, b1: float) -> float:
@@ -160,8 +161,9 @@ def _placed(word: Word, index: _TurnIndex, cfg: SnapConfig) -> Word:
     return word.model_copy(update={"start": start, "end": end})
 
 
-def split_by_speaker(segments: list[Segment]) -> list[Segment]:
-    """One output segment per run of words with the same speaker, in order."""
+def split_by_speaker(segments: list[Segment], split_pause_s: float | None = None) -> list[Segment]:
+    """One output segment per run of words with the same speaker, in order; with split_pause_s, runs
+    are also cut at pauses that long (a segment should not span a silence another speaker may fill)."""
     out: list[Segment] = []
     for seg in segments:
         if not seg.words:
@@ -169,7 +171,8 @@ def split_by_speaker(segments: list[Segment]) -> list[Segment]:
             continue
         run: list[Word] = [seg.words[0]]
         for w in seg.words[1:]:
-            if w.speaker == run[-1].speaker:
+            long_pause = split_pause_s is not None and w.start - run[-1].end >= split_pause_s
+            if w.speaker == run[-1].speaker and not long_pause:
                 run.append(w)
             else:
                 out.append(_segment_from_words(run, seg))
@@ -215,7 +218,7 @@ def merge(segments: list[Segment], turns: list[SpeakerTurn], *, snap: SnapConfig
         ]
         pos += n
         out.append(seg.model_copy(update={"words": new_words}))
-    return split_by_speaker(out)
+    return split_by_speaker(out, cfg.split_pause_s)
 
 
 def talk_time(turns: list[SpeakerTurn], segments: list[Segment]) -> list[Speaker]:

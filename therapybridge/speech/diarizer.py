@@ -24,7 +24,7 @@ from therapybridge.speech.resegment import STEP_S, ResegConfig, decode, frame_sc
 from therapybridge.speech.speaker_embedding import FRAME_S, SpeakerEncoder
 
 Region = tuple[float, float]
-CHECKPOINT_VERSION = 1
+CHECKPOINT_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -42,10 +42,29 @@ class DiarizerConfig:
 
 @dataclass
 class Windows:
-    """Embeddings of one block's windows with their spans in seconds."""
+    """Embeddings of windows with their spans in seconds, plus the signal level on the STEP_S grid
+    (frames energy_start …) that resegmentation uses to find pauses inside speech regions."""
 
     emb: np.ndarray  # (n, 256)
     spans: np.ndarray  # (n, 2) start, end seconds
+    energy: np.ndarray = field(default_factory=lambda: np.zeros(0, np.float32))  # dB per STEP_S frame
+    energy_start: int = 0
+
+    @staticmethod
+    def empty() -> Windows:
+        return Windows(np.zeros((0, 256), np.float32), np.zeros((0, 2)))
+
+
+def energy_track(power: np.ndarray, block_start: float) -> tuple[np.ndarray, int]:
+    """10 ms frame powers → dB on the STEP_S grid, first grid frame index."""
+    first = frames_of(block_start)
+    per = round(STEP_S / FRAME_S)
+    offset = max(0, round((first * STEP_S - block_start) / FRAME_S))
+    n = (len(power) - offset) // per
+    if n <= 0:
+        return np.zeros(0, np.float32), first
+    chunks = power[offset : offset + n * per].reshape(n, per).mean(1)
+    return (10 * np.log10(np.maximum(chunks, 1e-12))).astype(np.float32), first
 
 
 def plan_blocks(regions: list[Region], block_s: float) -> list[list[Region]]:
@@ -103,12 +122,13 @@ class Diarizer:
             if r[1] - r[0] < self.cfg.min_region_s:
                 continue
             idx.extend(window_frames(r, b0, n_win, n_step, len(feats.mel)))
+        energy, first = energy_track(feats.power, b0)
         if not idx:
-            return Windows(np.zeros((0, 256), np.float32), np.zeros((0, 2)))
+            return Windows(np.zeros((0, 256), np.float32), np.zeros((0, 2)), energy, first)
         mat = np.stack(idx)
         emb = self.encoder.embed_indices(feats, mat)
         spans = np.stack([b0 + mat.min(1) * FRAME_S, b0 + (mat.max(1) + 1) * FRAME_S], axis=1)
-        return Windows(emb, spans)
+        return Windows(emb, spans, energy, first)
 
     def _block_key(self, wav_path: Path, block: list[Region]) -> str:
         payload = json.dumps(
@@ -134,8 +154,14 @@ class Diarizer:
             if on_progress is not None:
                 on_progress(progress_span[0] + (progress_span[1] - progress_span[0]) * done / total)
         if not parts:
-            return Windows(np.zeros((0, 256), np.float32), np.zeros((0, 2)))
-        return Windows(np.concatenate([p.emb for p in parts]), np.concatenate([p.spans for p in parts]))
+            return Windows.empty()
+        n_grid = max(p.energy_start + len(p.energy) for p in parts)
+        energy = np.full(n_grid, np.nan, np.float32)
+        for p in parts:
+            energy[p.energy_start : p.energy_start + len(p.energy)] = p.energy
+        return Windows(
+            np.concatenate([p.emb for p in parts]), np.concatenate([p.spans for p in parts]), energy, 0
+        )
 
     def _cached_block(self, wav_path: Path, block: list[Region], checkpoint_dir: Path | None) -> Windows:
         if checkpoint_dir is None:
@@ -144,13 +170,13 @@ class Diarizer:
         if path.exists():
             try:
                 with np.load(path) as z:
-                    return Windows(z["emb"], z["spans"])
+                    return Windows(z["emb"], z["spans"], z["energy"], int(z["energy_start"]))
             except (OSError, ValueError, KeyError):
                 path.unlink(missing_ok=True)  # a torn file from a crash: recompute
         win = self._embed_block(wav_path, block)
         checkpoint_dir.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp.npz")
-        np.savez(tmp, emb=win.emb, spans=win.spans)
+        np.savez(tmp, emb=win.emb, spans=win.spans, energy=win.energy, energy_start=win.energy_start)
         tmp.replace(path)  # atomic: a resumed attempt sees a whole file or none
         return win
 
@@ -190,9 +216,13 @@ class Diarizer:
         cent = l2norm(np.stack([win.emb[labels == c].mean(0) for c in range(k)]))
         sims = l2norm(win.emb) @ cent.T
         n_frames = frames_of(regions[-1][1]) + 1
-        spans = np.stack([np.floor(win.spans[:, 0] / STEP_S), np.ceil(win.spans[:, 1] / STEP_S)], axis=1).astype(int)
+        spans = np.stack([np.floor(win.spans[:, 0] / STEP_S), np.ceil(win.spans[:, 1] / STEP_S)], axis=1)
+        spans = spans.astype(int)
         scores = frame_scores(n_frames, spans, sims)
-        return decode(regions, scores, self.cfg.reseg)
+        energy = np.full(n_frames, np.nan, np.float32)
+        m = min(n_frames, len(win.energy))
+        energy[:m] = win.energy[:m]
+        return decode(regions, scores, self.cfg.reseg, energy)
 
 
 def label_turns(turns: list[tuple[float, float, int]], fill_gap_s: float = 0.0) -> list[SpeakerTurn]:
