@@ -324,9 +324,10 @@ class ProgressHub:
                 if self._watches.get(session_id) is w:
                     del self._watches[session_id]
 
-    @property
-    def watched(self) -> int:
-        return len(self._watches)
+    def latest(self, session_id: str) -> Snapshot | None:
+        """The newest snapshot of a session this process is watching anyway (no query needed)."""
+        w = self._watches.get(session_id)
+        return w.latest if w is not None else None
 
     async def close(self) -> None:
         tasks = [w.task for w in self._watches.values() if w.task is not None]

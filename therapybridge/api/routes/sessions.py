@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import json
 import logging
 import os
@@ -21,6 +22,8 @@ from sqlalchemy.orm import defer
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.requests import ClientDisconnect
+from temporalio.api.common.v1 import WorkflowExecution
+from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -40,7 +43,7 @@ from therapybridge.api.live import live_progress, load_row, record_outcome
 from therapybridge.api.models import Message, SessionList, SessionSummary
 from therapybridge.api.upload import BadUpload, UploadTooLarge, receive_upload
 from therapybridge.blobs import BlobStore, upload_key
-from therapybridge.db import Patient, SessionRecord
+from therapybridge.db import Patient, SessionRecord, session_scope
 from therapybridge.document import FINAL_STATUSES, SessionDocument, Status
 from therapybridge.settings import Settings
 from therapybridge.speech.audio import ALLOWED_EXTENSIONS, InvalidAudio, check_file_type, probe
@@ -343,13 +346,17 @@ async def get_session(session_id: str, request: Request, user: CurrentUser, db: 
     if row.status in FINAL_STATUSES:
         return doc
     await db.close()
-    try:
-        client = await request.app.state.temporal.get(timeout=2.0)
-    except TemporalUnavailable:
-        return doc
-    p = await live_progress(client, session_id)
-    if p is not None and p.status not in FINAL_STATUSES:
-        doc.status, doc.progress = p.status, max(doc.progress, p.progress)  # type: ignore[assignment]
+    # A session some client is watching already has a fresh snapshot here; otherwise ask the workflow.
+    live: tuple[str, int] | None = None
+    snap = request.app.state.progress.latest(session_id)
+    if snap is not None:
+        live = (snap.status, snap.progress)
+    else:
+        with contextlib.suppress(TemporalUnavailable):
+            p = await live_progress(await request.app.state.temporal.get(timeout=2.0), session_id)
+            live = (p.status, p.progress) if p is not None else None
+    if live is not None and live[0] not in FINAL_STATUSES:
+        doc.status, doc.progress = live[0], max(doc.progress, live[1])  # type: ignore[assignment]
     return doc
 
 
@@ -505,9 +512,6 @@ async def delete_session(
 
 async def _stop_and_forget(client: Client, settings: Settings, session_id: str) -> bool:
     """Terminate the workflow if it runs, then delete its history (every run). True if it was running."""
-    from temporalio.api.common.v1 import WorkflowExecution
-    from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
-
     wid = workflow_id(session_id)
     handle = client.get_workflow_handle(wid)
     try:
@@ -541,8 +545,6 @@ async def _stop_and_forget(client: Client, settings: Settings, session_id: str) 
 
 
 async def _sweep_later(session_id: str, blobs: BlobStore, delays: tuple[float, ...]) -> None:
-    from therapybridge.db import session_scope
-
     waited = 0.0
     for delay in delays:
         await asyncio.sleep(max(0.0, delay - waited))
