@@ -84,6 +84,25 @@ class Settings(BaseSettings):
     openai_base_url: str = Field(default="")
     openai_model: str = Field(default="gpt-4o-mini")
 
+    # --- transcription provider and circuit breakers -------------------------------------------
+    asr_provider: Literal["local", "openai"] = Field(
+        default="local",
+        description="local: faster-whisper in the gpu worker. openai: the OpenAI audio transcription API "
+        "(or a compatible server at OPENAI_BASE_URL) with OPENAI_API_KEY.",
+    )
+    openai_transcribe_model: str = Field(default="whisper-1", description="Model for ASR_PROVIDER=openai.")
+    openai_timeout_s: float = Field(default=120.0, description="Per-request timeout of the transcription API.")
+    breaker_failure_threshold: int = Field(
+        default=5, description="Consecutive failures of a provider (all workers together) that open its breaker."
+    )
+    breaker_success_threshold: int = Field(default=2, description="Successes in half-open that close the breaker.")
+    breaker_transcription_open_s: float = Field(
+        default=120.0, description="How long an open transcription breaker refuses uploads before half-opening."
+    )
+    breaker_diarization_open_s: float = Field(
+        default=60.0, description="How long an open diarization breaker refuses uploads before half-opening."
+    )
+
     # --- api -----------------------------------------------------------------------------------
     secret_key: str = Field(
         default="",

@@ -1,0 +1,391 @@
+"""Helpers for the fault-injection tests, on top of tests/harness.py.
+
+A `Lane` is an isolated pair of task queues with its own worker processes, so a test can kill its
+workers (or point them at a broken model or provider) without touching the shared `stack` workers.
+Everything runs on loopback, in the test's temporary directory, and stops at the end.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from google.protobuf.message import Message
+from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.api.common.v1 import Payload
+from temporalio.api.enums.v1 import EventType, PendingActivityState
+from temporalio.api.history.v1 import History
+from temporalio.client import Client, WorkflowHandle
+
+from tests.harness import REPO, TemporalDevServer, WorkerProcess
+from therapybridge import db
+from therapybridge import messages as m
+from therapybridge.document import SessionDocument
+from therapybridge.settings import Settings
+from therapybridge.temporal import connect, start_session, workflow_id
+
+SYNTHETIC = ["d01", "d02", "d03", "d04", "d06", "d08", "d09", "d11", "d12"]
+
+
+# --------------------------------------------------------------------------- audio
+
+
+def concat_sessions(corpus: Path, ids: list[str], out: Path, gap_s: float = 1.0) -> Path:
+    """One long recording: corpus sessions joined by `gap_s` of silence (ffmpeg concat filter).
+    Cached by name: the same ids give the same file."""
+    if out.exists():
+        return out
+    out.parent.mkdir(parents=True, exist_ok=True)
+    inputs: list[str] = []
+    for i in ids:
+        inputs += ["-i", str(corpus / "synthetic" / f"{i}.flac")]
+    parts = "".join(f"[{k}:a]apad=pad_dur={gap_s}[a{k}];" for k in range(len(ids)))
+    graph = parts + "".join(f"[a{k}]" for k in range(len(ids))) + f"concat=n={len(ids)}:v=0:a=1[out]"
+    tmp = out.with_suffix(".part" + out.suffix)
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", *inputs, "-filter_complex", graph,
+         "-map", "[out]", "-ac", "1", "-ar", "16000", str(tmp)],
+        check=True,
+    )  # fmt: skip
+    tmp.replace(out)
+    return out
+
+
+def audio_seconds(path: Path) -> float:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return float(out.strip())
+
+
+# --------------------------------------------------------------------------- lanes
+
+
+@dataclass
+class Lane:
+    """Own task queues + own worker processes on a Temporal server (shared or a test's own)."""
+
+    name: str
+    env: dict[str, str]
+    settings: Settings
+    client: Client
+    logdir: Path
+    procs: dict[str, WorkerProcess] = field(default_factory=dict)
+
+    def log_path(self, name: str) -> Path:
+        return self.logdir / f"{self.name}-{name}.log"
+
+    def start_worker(self, kind: str, name: str | None = None, **env: str) -> WorkerProcess:
+        """kind: "io" or "gpu"; `name` (default: kind) tells extra workers apart; `env` overrides
+        settings of this worker only (a misconfigured model, another gpu queue...)."""
+        module = "therapybridge.worker_io" if kind == "io" else "therapybridge.worker_gpu"
+        name = name or kind
+        proc = WorkerProcess(module, {**self.env, **env}, self.log_path(name)).start()
+        self.procs[name] = proc
+        return proc
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        self.procs[name].kill(sig)
+
+    async def wait_started(self, name: str, count: int = 1, timeout: float = 180.0) -> None:
+        """Until the worker's log says `worker started` `count` times (it polls from then on)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sum(1 for r in read_log(self.log_path(name)) if r.get("msg") == "worker started") >= count:
+                return
+            proc = self.procs[name].proc
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"{name} worker exited with {proc.returncode}; see {self.log_path(name)}")
+            await asyncio.sleep(0.2)
+        raise TimeoutError(f"{name} worker did not start within {timeout}s; see {self.log_path(name)}")
+
+    def records(self, name: str) -> list[dict[str, Any]]:
+        return read_log(self.log_path(name))
+
+    def stop(self) -> None:
+        for p in self.procs.values():
+            p.kill(signal.SIGTERM)
+
+    @property
+    def engine(self) -> AsyncEngine:
+        return db.get_engine(self.settings.resolved_database_url)
+
+    async def document(self, session_id: str) -> SessionDocument | None:
+        return await db.get_session_document(session_id, self.engine)
+
+    async def start(self, inp: m.SessionInput, **settings_update: Any) -> WorkflowHandle[Any, Any]:
+        """Start the session on this lane (`settings_update`: e.g. another gpu_task_queue)."""
+        settings = self.settings.model_copy(update=settings_update) if settings_update else self.settings
+        return await start_session(self.client, settings, inp)
+
+
+async def fresh_database(postgres_url: str, name: str) -> str:
+    """A new, empty database in the test cluster (its URL): a lane whose provider failures must not
+    reach the shared circuit breakers, or whose rows other tests must not see."""
+    import asyncpg
+
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    return postgres_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+@contextlib.asynccontextmanager
+async def lane(
+    base_env: dict[str, str],
+    base_settings: Settings,
+    logdir: Path,
+    *,
+    temporal_address: str | None = None,
+    workers: tuple[str, ...] = ("io", "gpu"),
+    own_database: bool = False,
+    **overrides: Any,
+) -> AsyncIterator[Lane]:
+    """A lane with fresh queue names; `overrides` are Settings fields (also passed to the workers).
+    own_database: the lane's workers use a database of their own (see `fresh_database`)."""
+    name = f"lane-{uuid.uuid4().hex[:8]}"
+    fields: dict[str, Any] = {
+        "io_task_queue": f"{name}-io",
+        "gpu_task_queue": f"{name}-gpu",
+        "temporal_address": temporal_address or base_settings.temporal_address,
+        **overrides,
+    }
+    if own_database:
+        fields["database_url"] = await fresh_database(base_settings.database_url, name.replace("-", "_"))
+        await db.init_db(db.get_engine(Settings(database_url=fields["database_url"]).resolved_database_url))
+    env = {**base_env, **{k.upper(): str(v) for k, v in fields.items()}}
+    settings = base_settings.model_copy(update=fields)
+    client = await connect(settings)
+    logdir.mkdir(parents=True, exist_ok=True)
+    the_lane = Lane(name, env, settings, client, logdir)
+    try:
+        for kind in workers:
+            the_lane.start_worker(kind)
+        for kind in workers:
+            await the_lane.wait_started(kind)
+        yield the_lane
+    finally:
+        the_lane.stop()
+
+
+@contextlib.contextmanager
+def own_temporal(workdir: Path) -> Iterator[TemporalDevServer]:
+    """A dev server of the test's own (persistent SQLite file), so the test may stop and restart it."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    server = TemporalDevServer(workdir)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --------------------------------------------------------------------------- logs and history
+
+
+def read_log(path: Path) -> list[dict[str, Any]]:
+    """The JSON records of a worker log (lines that are not JSON, e.g. a crash trace, are skipped)."""
+    if not path.exists():
+        return []
+    records = []
+    for line in path.read_text(errors="replace").splitlines():
+        with contextlib.suppress(ValueError):
+            rec = json.loads(line)
+            if isinstance(rec, dict):
+                records.append(rec)
+    return records
+
+
+@dataclass
+class ActivityRun:
+    """One activity of a workflow as history shows it (after it closed)."""
+
+    name: str
+    scheduled_id: int
+    input: Any = None
+    attempt: int = 0  # of the attempt that closed it
+    outcome: str = "pending"  # completed | failed | timed_out | canceled
+    result: Any = None
+    last_failure: Any = None  # temporalio Failure proto of the previous attempt, if any
+    failure: Any = None
+
+
+async def activity_runs(client: Client, session_id: str) -> list[ActivityRun]:
+    """Every activity of the session's workflow with its decoded input and result."""
+    history = await client.get_workflow_handle(workflow_id(session_id)).fetch_history()
+    runs: dict[int, ActivityRun] = {}
+    dc = client.data_converter
+    for e in history.events:
+        t = e.event_type
+        if t == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+            a = e.activity_task_scheduled_event_attributes
+            run = ActivityRun(a.activity_type.name, e.event_id)
+            if a.input.payloads:
+                run.input = (await dc.decode(a.input.payloads))[0]
+            runs[e.event_id] = run
+        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
+            a = e.activity_task_started_event_attributes
+            runs[a.scheduled_event_id].attempt = a.attempt
+            if a.HasField("last_failure"):
+                runs[a.scheduled_event_id].last_failure = a.last_failure
+        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
+            a = e.activity_task_completed_event_attributes
+            run = runs[a.scheduled_event_id]
+            run.outcome = "completed"
+            if a.result.payloads:
+                run.result = (await dc.decode(a.result.payloads))[0]
+        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+            a = e.activity_task_failed_event_attributes
+            runs[a.scheduled_event_id].outcome, runs[a.scheduled_event_id].failure = "failed", a.failure
+        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+            a = e.activity_task_timed_out_event_attributes
+            runs[a.scheduled_event_id].outcome, runs[a.scheduled_event_id].failure = "timed_out", a.failure
+        elif t == EventType.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+            runs[e.activity_task_canceled_event_attributes.scheduled_event_id].outcome = "canceled"
+    return list(runs.values())
+
+
+async def decode_details(client: Client, payloads: Any) -> list[Any]:
+    """Heartbeat details (or any payloads) decrypted and converted to Python data."""
+    if not payloads or not payloads.payloads:
+        return []
+    return list(await client.data_converter.decode(payloads.payloads))
+
+
+async def pending_activities(client: Client, session_id: str) -> list[tuple[str, str, list[Any]]]:
+    """(activity name, state, heartbeat details) of the workflow's pending activities."""
+    desc = await client.get_workflow_handle(workflow_id(session_id)).describe()
+    out = []
+    for a in desc.raw_description.pending_activities:
+        state = PendingActivityState.Name(a.state).removeprefix("PENDING_ACTIVITY_STATE_")
+        out.append((a.activity_type.name, state, await decode_details(client, a.heartbeat_details)))
+    return out
+
+
+async def wait_for(predicate: Any, timeout: float, interval: float = 0.3, what: str = "condition") -> Any:
+    """Poll an async predicate until it returns something truthy."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = await predicate()
+        if value:
+            return value
+        await asyncio.sleep(interval)
+    raise TimeoutError(f"{what} not reached within {timeout}s")
+
+
+__all__ = ["REPO", "SYNTHETIC", "Lane", "lane", "own_temporal"]
+
+
+# --------------------------------------------------------------------------- a fake OpenAI server
+
+
+class FakeOpenAI:
+    """A local HTTP server speaking the OpenAI audio transcription protocol (POST
+    /v1/audio/transcriptions, multipart, verbose_json). `script` is consumed one status per request
+    (then 200 forever); a 200 answers `text` spread evenly over the uploaded WAV's duration. It is
+    the paid third-party API, the one thing the tests may stand in for (ARCHITECTURE.md §8)."""
+
+    API_KEY = "test-key"
+
+    def __init__(self, text: str) -> None:
+        import http.server
+        import threading
+
+        self.text = text
+        self.script: list[int] = []
+        self.requests: list[dict[str, Any]] = []
+        fake = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("content-length", 0)))
+                status = fake.script.pop(0) if fake.script else 200
+                if self.headers.get("authorization") != f"Bearer {FakeOpenAI.API_KEY}":
+                    status = 401
+                fake.requests.append({"path": self.path, "status": status, "bytes": len(body)})
+                if self.path != "/v1/audio/transcriptions":
+                    status = 404
+                if status == 200:
+                    answer = fake.answer(_wav_seconds(body), b"verbose_json" in body)
+                else:
+                    answer = {"error": {"message": f"scripted {status}", "type": "server_error", "code": None}}
+                data = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("content-type", "application/json")
+                self.send_header("content-length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/v1"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self._thread.start()
+
+    def answer(self, duration: float, verbose: bool) -> dict[str, Any]:
+        words = self.text.split()
+        step = max(duration - 1.0, 1.0) / max(len(words), 1)
+        timed = [{"word": w.strip(",.?!"), "start": round(0.5 + i * step, 2), "end": round(0.5 + (i + 0.9) * step, 2)}
+                 for i, w in enumerate(words)]  # fmt: skip
+        segment = {
+            "id": 0, "seek": 0, "start": timed[0]["start"], "end": timed[-1]["end"], "text": " " + self.text,
+            "tokens": [], "temperature": 0.0, "avg_logprob": -0.2, "compression_ratio": 1.2, "no_speech_prob": 0.01,
+        }  # fmt: skip
+        if not verbose:
+            return {"text": self.text}
+        return {"task": "transcribe", "language": "english", "duration": duration, "text": self.text,
+                "words": timed, "segments": [segment]}  # fmt: skip
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def _wav_seconds(body: bytes) -> float:
+    """Duration of the 16 kHz 16-bit mono WAV inside a multipart body (its data chunk size)."""
+    i = body.find(b"data", body.find(b"WAVE"))
+    if i < 0:
+        return 0.0
+    return int.from_bytes(body[i + 4 : i + 8], "little") / (2 * 16000)
+
+
+# --------------------------------------------------------------------------- raw history
+
+
+def iter_payloads(msg: Message) -> Iterator[Payload]:
+    """Every Payload message inside a protobuf message (events, failures, maps, repeated fields)."""
+    if isinstance(msg, Payload):
+        yield msg
+        return
+    for fd, value in msg.ListFields():
+        if fd.type != fd.TYPE_MESSAGE:
+            continue
+        if fd.label == fd.LABEL_REPEATED:
+            items = value.values() if fd.message_type.GetOptions().map_entry else value
+            for item in items:
+                if isinstance(item, Message):
+                    yield from iter_payloads(item)
+        else:
+            yield from iter_payloads(value)
+
+
+async def raw_history(address: str, session_id: str) -> History:
+    """The session's history as the server stores it, fetched by a client WITHOUT the payload codec."""
+    plain = await Client.connect(address)
+    events = (await plain.get_workflow_handle(workflow_id(session_id)).fetch_history()).events
+    return History(events=events)
