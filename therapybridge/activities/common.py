@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import logging
+import threading
 import time
 from collections.abc import Callable
 from functools import lru_cache
@@ -40,18 +42,55 @@ async def run_blocking(fn: Callable[..., T], *args: Any, progress: Callable[[], 
 
 
 class Heartbeater:
-    """For sync activities: heartbeat with progress, at most every second, and stop on cancel."""
+    """For sync activities: heartbeat progress and checkpoint details, and stop on cancel.
 
-    def __init__(self) -> None:
+    Calling it records the progress (sent at most every second) and raises if the activity was
+    cancelled. Used as a context manager it also keeps a thread that re-sends the latest details every
+    HEARTBEAT_EVERY_S while the activity runs: a model call that takes long between two progress
+    callbacks must not look like a dead worker (only a dead process stops heartbeating), and the
+    worker learns of a cancellation only in a heartbeat's answer.
+    """
+
+    def __init__(self, every_s: float = HEARTBEAT_EVERY_S, **details: Any) -> None:
         self._last = 0.0
+        self._every = every_s
+        self._details: dict[str, Any] = {"progress": 0.0, **details}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
 
     def __call__(self, fraction: float, **extra: Any) -> None:
+        with self._lock:
+            self._details.update(progress=round(fraction, 4), **extra)
+            details = dict(self._details)
         now = time.monotonic()
         if now - self._last >= 1.0 or fraction >= 1.0:
-            activity.heartbeat({"progress": round(fraction, 4), **extra})
+            activity.heartbeat(details)
             self._last = now
         if activity.is_cancelled():
             raise activity_cancelled()
+
+    def __enter__(self) -> Heartbeater:
+        # The activity context lives in a context variable: the thread runs in a copy of it.
+        ctx = contextvars.copy_context()
+        self._thread = threading.Thread(target=ctx.run, args=(self._keep_alive,), name="heartbeat", daemon=True)
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=15)
+
+    def _keep_alive(self) -> None:
+        while not self._stop.wait(self._every):
+            with self._lock:
+                details = dict(self._details)
+            try:
+                activity.heartbeat(details)
+            except Exception as exc:  # the worker is shutting down; the activity ends on its own
+                log.debug("keep-alive heartbeat failed", extra={"error_type": type(exc).__name__})
+                return
 
 
 def activity_cancelled() -> BaseException:

@@ -3,35 +3,52 @@ from __future__ import annotations
 import time
 
 from temporalio import activity
+from temporalio.exceptions import CancelledError
 
+from therapybridge import breaker
 from therapybridge import messages as m
-from therapybridge.activities.common import Heartbeater, blobs, log_stage
+from therapybridge.activities.common import Heartbeater, blobs, log, log_stage
 from therapybridge.settings import get_settings
 from therapybridge.speech.diarizer import get_diarizer
 
 
 @activity.defn(name=m.DIARIZE)
 def diarize(req: m.DiarizeRequest) -> m.DiarizeResult:
-    """Speaker turns for the whole session; partial work is checkpointed in the blob store."""
+    """Speaker turns for the whole session; partial work is checkpointed in the blob store (one file
+    per block of audio), so a retried attempt embeds only the blocks the crashed one had not done."""
     t0 = time.monotonic()
     store = blobs()
     ref = f"{req.session_id}/diarization.json"
     if store.exists(ref):
         return m.DiarizeResult(ref, store.read_json(ref)["num_speakers"], 0.0)
     regions = [tuple(r) for r in store.read_json(req.vad_ref)["regions"]]
-    heartbeat = Heartbeater()
-    heartbeat(0.0)
-    turns = get_diarizer(get_settings()).diarize(
-        store.path(req.audio_ref),
-        regions,
-        num_speakers=req.num_speakers,
-        min_speakers=req.min_speakers,
-        max_speakers=req.max_speakers,
-        on_progress=heartbeat,
-        checkpoint_dir=store.path(f"{req.session_id}/diarization-checkpoint"),
-    )
+    checkpoint_key = f"{req.session_id}/diarization-checkpoint"
+    checkpoint_dir = store.path(checkpoint_key)
+    resumed_blocks = len(list(checkpoint_dir.glob("emb-*.npz"))) if checkpoint_dir.exists() else 0
+    try:
+        with Heartbeater(checkpoint=checkpoint_key, resumed_blocks=resumed_blocks) as heartbeat:
+            heartbeat(0.0)
+            try:
+                turns = get_diarizer(get_settings()).diarize(
+                    store.path(req.audio_ref),
+                    regions,
+                    num_speakers=req.num_speakers,
+                    min_speakers=req.min_speakers,
+                    max_speakers=req.max_speakers,
+                    on_progress=heartbeat,
+                    checkpoint_dir=checkpoint_dir,
+                )
+            except CancelledError:
+                raise
+            except Exception as exc:
+                breaker.record_failure_sync(breaker.DIARIZATION, type(exc).__name__)
+                raise
+    except CancelledError:
+        log.info("stage cancelled", extra={"stage": "diarize", "session_id": req.session_id})
+        raise
+    breaker.record_success_sync(breaker.DIARIZATION)
     speakers = len({t.speaker for t in turns})
     store.write_json(ref, {"num_speakers": speakers, "turns": [t.model_dump(mode="json") for t in turns]})
     seconds = time.monotonic() - t0
-    log_stage("diarize", req.session_id, seconds, speakers=speakers)
+    log_stage("diarize", req.session_id, seconds, speakers=speakers, resumed_blocks=resumed_blocks)
     return m.DiarizeResult(ref, speakers, round(seconds, 3))

@@ -1,38 +1,80 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from datetime import timedelta
 
+import numpy as np
 from temporalio import activity
+from temporalio.exceptions import ApplicationError, CancelledError
 
+from therapybridge import breaker
 from therapybridge import messages as m
-from therapybridge.activities.common import Heartbeater, blobs, log_stage, non_retryable
-from therapybridge.settings import get_settings
+from therapybridge.activities.common import Heartbeater, blobs, log, log_stage, non_retryable
+from therapybridge.document import Segment
+from therapybridge.settings import Settings, get_settings
 from therapybridge.speech.asr import AsrConfig, ModelUnavailable, get_transcriber
 from therapybridge.speech.audio import load_wav16k
+from therapybridge.speech.openai_asr import OpenAITranscriber, TranscriptionProviderError
+
+
+def _transcribe(
+    settings: Settings, audio: np.ndarray, offset: float, on_progress: Callable[[float], None]
+) -> tuple[list[Segment], str]:
+    """Run the configured provider (faster-whisper here, or the OpenAI transcription API); record the
+    outcome in the shared circuit breaker and map failures to retryable or non-retryable errors."""
+    try:
+        if settings.asr_provider == "openai":
+            result = OpenAITranscriber(settings).transcribe(audio, offset=offset, on_progress=on_progress)
+        else:
+            result = get_transcriber(AsrConfig.from_settings(settings)).transcribe(
+                audio, offset=offset, on_progress=on_progress
+            )
+    except CancelledError:
+        raise
+    except ModelUnavailable as exc:
+        breaker.record_failure_sync(breaker.TRANSCRIPTION, m.CONFIGURATION)
+        raise non_retryable(str(exc), m.CONFIGURATION) from None
+    except TranscriptionProviderError as exc:
+        if exc.error_type != m.PROVIDER_BAD_REQUEST:  # a bad request says nothing about the provider
+            breaker.record_failure_sync(breaker.TRANSCRIPTION, exc.error_type)
+        delay = timedelta(seconds=exc.retry_after_s) if exc.retryable and exc.retry_after_s else None
+        raise ApplicationError(
+            exc.reason, type=exc.error_type, non_retryable=not exc.retryable, next_retry_delay=delay
+        ) from None
+    except Exception as exc:
+        breaker.record_failure_sync(breaker.TRANSCRIPTION, type(exc).__name__)
+        raise
+    breaker.record_success_sync(breaker.TRANSCRIPTION)
+    return result
 
 
 @activity.defn(name=m.TRANSCRIBE_WINDOW)
 def transcribe_window(req: m.WindowRequest) -> m.WindowResult:
     """Transcribe one window cut at silences. Its blob is the resume checkpoint: a window that
-    finished before a crash is not transcribed again."""
+    finished before a crash is not transcribed again (the result then reports 0 s of work)."""
     t0 = time.monotonic()
     store = blobs()
     ref = f"{req.session_id}/windows/{req.index:04d}.json"
     if store.exists(ref):
         done = store.read_json(ref)
         return m.WindowResult(req.index, ref, done["words"], done["language"], 0.0)
+    audio_s = round(req.end - req.start, 3)
     try:
-        transcriber = get_transcriber(AsrConfig.from_settings(get_settings()))
-    except ModelUnavailable as exc:
-        raise non_retryable(str(exc), m.CONFIGURATION) from None
-    heartbeat = Heartbeater()
-    heartbeat(0.0)
-    audio = load_wav16k(store.path(req.audio_ref), req.start, req.end)
-    segments, language = transcriber.transcribe(audio, offset=req.start, on_progress=heartbeat)
+        # The details name the window and where its result (the checkpoint) will be: what a retried
+        # attempt, or an operator looking at the pending activity in the Temporal UI, needs.
+        with Heartbeater(window=req.index, checkpoint=ref, audio_s=audio_s) as heartbeat:
+            heartbeat(0.0)
+            audio = load_wav16k(store.path(req.audio_ref), req.start, req.end)
+            segments, language = _transcribe(get_settings(), audio, req.start, heartbeat)
+    except CancelledError:
+        log.info("stage cancelled", extra={"stage": "transcribe_window", "session_id": req.session_id,
+                                           "window": req.index})  # fmt: skip
+        raise
     words = sum(len(s.words) for s in segments)
     store.write_json(
         ref, {"language": language, "words": words, "segments": [s.model_dump(mode="json") for s in segments]}
     )
     seconds = time.monotonic() - t0
-    log_stage("transcribe_window", req.session_id, seconds, window=req.index, audio_s=round(req.end - req.start, 1))
+    log_stage("transcribe_window", req.session_id, seconds, window=req.index, audio_s=round(audio_s, 1))
     return m.WindowResult(req.index, ref, words, language, round(seconds, 3))
