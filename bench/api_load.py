@@ -25,6 +25,7 @@ import contextlib
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -201,7 +202,7 @@ def _free_port() -> int:
 
 @contextlib.contextmanager
 def own_service(use_sqlite: bool):
-    """`therapybridge serve` on a fresh data directory; yields (url, env)."""
+    """`therapybridge serve` on a fresh data directory (removed afterwards); yields (url, env)."""
     workdir = Path(tempfile.mkdtemp(prefix="tb-apiload-"))
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CODEC_KEYS")}
     env |= {
@@ -225,7 +226,7 @@ def own_service(use_sqlite: bool):
         env=env, cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     try:
-        yield f"http://127.0.0.1:{port}", env, workdir
+        yield f"http://127.0.0.1:{port}", env
     finally:
         proc.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
@@ -235,6 +236,7 @@ def own_service(use_sqlite: bool):
         log.close()
         if postgres:
             postgres.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 async def wait_healthy(url: str, timeout: float = 300) -> None:
@@ -271,13 +273,13 @@ def main() -> None:
     if args.url:
         token = asyncio.run(login(args.url, args.email, args.password))
         sys.exit(asyncio.run(run(args.url, token, args)))
-    with own_service(args.sqlite) as (url, env, workdir):
+    with own_service(args.sqlite) as (url, env):
         email, password = f"load-{uuid.uuid4().hex[:6]}@example.com", uuid.uuid4().hex
         t0 = time.monotonic()
         asyncio.run(wait_healthy(url))
         print(
             f"service:   gateway + Temporal dev server + workers healthy after {time.monotonic() - t0:.0f} s "
-            f"({'SQLite' if args.sqlite else 'Postgres'}; data in {workdir})"
+            f"({'SQLite' if args.sqlite else 'Postgres'})"
         )
         subprocess.run(
             [sys.executable, "-m", "therapybridge.cli", "users", "create", "--email", email, "--password", password],
