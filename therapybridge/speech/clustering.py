@@ -1,7 +1,8 @@
 """Speaker clustering of window embeddings with an automatic speaker count. Pure numpy/scipy.
 
-Embeddings are L2-normalised Resemblyzer vectors (all components ≥ 0, so cosine similarities lie in
-[0, 1] and two different voices typically sit around 0.5–0.8, one voice around 0.8–0.95).
+Embeddings arrive in time order (the count test uses it). They are L2-normalised Resemblyzer vectors
+(all components ≥ 0, so cosine similarities lie in [0, 1]; two different voices typically sit around
+0.5–0.8, one voice around 0.8–0.95).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ DEFAULT_MAX_SPEAKERS = 8
 @dataclass(frozen=True)
 class CountConfig:
     # Two clusters are one voice when their centroids are this similar (Resemblyzer, same voice).
-    merge_similarity: float = 0.86
+    merge_similarity: float = 0.88
     # A cluster needs this share of the windows to count as a speaker (else it is absorbed).
     min_share: float = 0.02
     min_windows: int = 3
@@ -28,6 +29,11 @@ class CountConfig:
     # of windows that straddle turn changes, not a third person.
     blend_min_share: float = 0.2
     blend_fit: float = 0.85
+    # One voice drifting (intonation, a long monologue) splits into two clusters that follow each
+    # other in time; two people take turns. Unless its centroid is clearly apart (below
+    # strong_similarity), a cluster must come back: at least min_runs separate runs of windows.
+    strong_similarity: float = 0.75
+    min_runs: int = 2
 
 
 def l2norm(x: np.ndarray) -> np.ndarray:
@@ -147,7 +153,18 @@ def _distinct(emb: np.ndarray, labels: np.ndarray, cfg: CountConfig) -> bool:
     np.fill_diagonal(sim, -1.0)
     if sim.max() >= cfg.merge_similarity:
         return False
+    runs = count_runs(labels, k)
+    for c in range(k):
+        if sim[c].max() >= cfg.strong_similarity and runs[c] < cfg.min_runs:
+            return False
     return not any(is_blend(cent, c, cfg) for c in range(k)) if k >= 3 else True
+
+
+def count_runs(labels: np.ndarray, k: int) -> np.ndarray:
+    """Number of maximal runs of consecutive windows (time order) per cluster."""
+    starts = np.ones(len(labels), dtype=bool)
+    starts[1:] = labels[1:] != labels[:-1]
+    return np.bincount(labels[starts], minlength=k)
 
 
 def is_blend(cent: np.ndarray, c: int, cfg: CountConfig) -> bool:
