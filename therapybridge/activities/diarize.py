@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from temporalio import activity
 from temporalio.exceptions import CancelledError
@@ -8,8 +9,10 @@ from temporalio.exceptions import CancelledError
 from therapybridge import breaker
 from therapybridge import messages as m
 from therapybridge.activities.common import Heartbeater, blobs, log, log_stage
+from therapybridge.document import SpeakerTurn
 from therapybridge.settings import get_settings
 from therapybridge.speech.diarizer import get_diarizer
+from therapybridge.speech.voiceprint import embed_voice
 
 
 @activity.defn(name=m.DIARIZE)
@@ -48,7 +51,26 @@ def diarize(req: m.DiarizeRequest) -> m.DiarizeResult:
         raise
     breaker.record_success_sync(breaker.DIARIZATION)
     speakers = len({t.speaker for t in turns})
-    store.write_json(ref, {"num_speakers": speakers, "turns": [t.model_dump(mode="json") for t in turns]})
+    store.write_json(
+        ref,
+        {
+            "num_speakers": speakers,
+            "turns": [t.model_dump(mode="json") for t in turns],
+            # One voice vector per label: lets the io worker match an enrolled therapist, and lets a
+            # clinician's confirmation of this session enrol the therapist later, without a model.
+            "label_vectors": _label_vectors(store.path(req.audio_ref), turns),
+        },
+    )
     seconds = time.monotonic() - t0
     log_stage("diarize", req.session_id, seconds, speakers=speakers, resumed_blocks=resumed_blocks)
     return m.DiarizeResult(ref, speakers, round(seconds, 3))
+
+
+def _label_vectors(wav: Path, turns: list[SpeakerTurn]) -> dict[str, list[float]]:
+    out: dict[str, list[float]] = {}
+    for label in sorted({t.speaker for t in turns}):
+        try:
+            out[label] = embed_voice(wav, turns, label).round(6).tolist()
+        except ValueError:
+            continue  # only very short turns: no reliable voice vector
+    return out

@@ -5,6 +5,7 @@ import time
 from temporalio import activity
 
 from therapybridge import messages as m
+from therapybridge import voiceprints
 from therapybridge.activities.common import blobs, log_stage, run_blocking
 from therapybridge.document import Segment, SpeakerTurn
 from therapybridge.domain.transcript import attribute, stitch
@@ -17,9 +18,14 @@ def _merge(req: m.MergeRequest) -> m.MergeResult:
     languages = [w["language"] for w in windows if w.get("words")]
     language = max(set(languages), key=languages.count) if languages else "en"
     turns: list[SpeakerTurn] = []
+    voice_match: dict[str, float] | None = None
     if req.diarization_ref:
-        turns = [SpeakerTurn.model_validate(t) for t in store.read_json(req.diarization_ref)["turns"]]
-    merged, speakers = attribute(segments, turns)
+        diarization = store.read_json(req.diarization_ref)
+        turns = [SpeakerTurn.model_validate(t) for t in diarization["turns"]]
+        voiceprint = voiceprints.load(store, req.therapist_id) if req.therapist_id else None
+        if voiceprint is not None and diarization.get("label_vectors"):
+            voice_match = voiceprints.match(voiceprint, diarization["label_vectors"])
+    merged, speakers = attribute(segments, turns, voice_match)
     ref = f"{req.session_id}/merged.json"
     store.write_json(
         ref,
