@@ -19,7 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from therapybridge.api.deps import TemporalConnection, TemporalUnavailable
 from therapybridge.api.live import ProgressHub
-from therapybridge.api.routes import auth, codec, exports, health, patients, progress, sessions
+from therapybridge.api.routes import auth, codec, exports, health, patients, progress, review, sessions
 from therapybridge.db import init_db
 from therapybridge.settings import Settings, get_settings
 
@@ -141,8 +141,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.dependency_overrides[get_settings] = lambda: settings  # one Settings for the whole app
-    for module in (auth, patients, sessions, progress, exports, health, codec):
+    for module in (auth, patients, sessions, progress, exports, review, health, codec):
         app.include_router(module.router)
+    app.include_router(review.me)
     if STATIC_DIR.is_dir():
         # The web app; mounted last so every API route wins.
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")

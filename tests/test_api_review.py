@@ -1,0 +1,54 @@
+"""Reviewing a processed session over HTTP: note formats, speaker corrections, voice enrolment, audio."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.api_helpers import Account, Api, upload, wait_status
+from tests.harness import CORPUS
+
+pytest_plugins = ["tests.api_fixtures"]
+pytestmark = pytest.mark.slow
+
+
+async def test_review_a_processed_session(api: Api, therapist: Account, other_therapist: Account) -> None:
+    r = await upload(api, therapist, CORPUS / "real" / "jfk.flac")
+    assert r.status_code == 202, r.text
+    sid = r.json()["id"]
+    doc = await wait_status(api, therapist, sid, {"processed", "failed"})
+    assert doc["status"] == "processed"
+    label = doc["speakers"][0]["label"]
+
+    async with api.client(therapist.token) as c:
+        for fmt, heading in (("soap", "Subjective"), ("dap", "Data"), ("birp", "Behavior"), ("girp", "Goals")):
+            r = await c.get(f"/api/sessions/{sid}/notes", params={"format": fmt})
+            assert r.status_code == 200 and heading.lower() in r.text.lower(), (fmt, r.text[:200])
+        assert (await c.get(f"/api/sessions/{sid}/notes", params={"format": "essay"})).status_code == 422
+
+        r = await c.patch(f"/api/sessions/{sid}/speakers", json={"speakers": [{"label": "SPEAKER_09"}]})
+        assert r.status_code == 400 and "SPEAKER_09" in r.json()["detail"]
+        body = {
+            "speakers": [{"label": label, "role": "therapist", "name": "Dr. Rivera"}],
+            "enroll_therapist_voice": True,
+        }
+        r = await c.patch(f"/api/sessions/{sid}/speakers", json=body)
+        assert r.status_code == 200, r.text
+        updated = r.json()
+        assert updated["speakers"][0] == {**updated["speakers"][0], "role": "therapist", "name": "Dr. Rivera"}
+        assert all(s["role"] == "therapist" for s in updated["transcript_segments"])
+        assert updated["transcript_text"].startswith("Dr. Rivera: ")
+        assert (await c.get(f"/api/sessions/{sid}")).json()["transcript_text"].startswith("Dr. Rivera: ")
+        assert (await c.get("/api/me/voiceprint")).json() == {"enrolled": True}
+        assert (await c.delete("/api/me/voiceprint")).status_code == 204
+        assert (await c.get("/api/me/voiceprint")).json() == {"enrolled": False}
+
+        # Retention is off by default: the audio is gone after processing.
+        r = await c.get(f"/api/sessions/{sid}/audio")
+        assert r.status_code == 404 and "RETAIN_AUDIO" in r.json()["detail"]
+
+    async with api.client(other_therapist.token) as c:
+        assert (await c.get(f"/api/sessions/{sid}/notes")).status_code == 404
+        assert (await c.patch(f"/api/sessions/{sid}/speakers", json={"speakers": []})).status_code == 404
+        assert (await c.get(f"/api/sessions/{sid}/audio")).status_code == 404
+    async with api.client() as c:
+        assert (await c.get(f"/api/sessions/{sid}/notes")).status_code == 401

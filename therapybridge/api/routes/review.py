@@ -1,0 +1,117 @@
+"""Reviewing a processed session: clinical note formats, speaker names and roles, the audio, and
+enrolling the therapist's voice from a confirmed session."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, status
+from fastapi.responses import FileResponse, PlainTextResponse
+from pydantic import BaseModel
+
+from therapybridge import voiceprints
+from therapybridge.api.deps import BlobsDep, CurrentUser, SessionDep, StreamUser, visible_session
+from therapybridge.api.models import Message
+from therapybridge.db import SessionRecord
+from therapybridge.document import Role, SessionDocument
+from therapybridge.domain.note_formats import render_note
+from therapybridge.domain.transcript import transcript_text
+
+router = APIRouter(prefix="/api/sessions", tags=["review"])
+me = APIRouter(prefix="/api/me", tags=["review"])
+ERRORS = {401: {"model": Message}, 404: {"model": Message}, 409: {"model": Message}}
+
+
+def _processed(row: SessionRecord) -> SessionDocument:
+    if row.status != "processed":
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=f"the session is {row.status}, not processed")
+    return row.to_document()
+
+
+@router.get("/{session_id}/notes", response_class=PlainTextResponse, responses=ERRORS)
+async def clinical_note(
+    session_id: str,
+    user: CurrentUser,
+    db: SessionDep,
+    format: Annotated[Literal["soap", "dap", "birp", "girp"], Query()] = "soap",
+) -> PlainTextResponse:
+    """The session's notes rendered as a SOAP, DAP, BIRP or GIRP note (plain text)."""
+    doc = _processed(await visible_session(db, user, session_id))
+    if doc.extracted_notes is None:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="the session has no notes")
+    return PlainTextResponse(render_note(doc.extracted_notes, format, doc.transcript_segments))
+
+
+class SpeakerUpdate(BaseModel):
+    label: str
+    role: Role | None = None
+    name: str | None = None
+
+
+class SpeakersUpdate(BaseModel):
+    speakers: list[SpeakerUpdate]
+    enroll_therapist_voice: bool = False  # use this session's therapist voice for future sessions
+
+
+@router.patch("/{session_id}/speakers", response_model=SessionDocument, responses={**ERRORS, 400: {"model": Message}})
+async def update_speakers(
+    session_id: str, body: SpeakersUpdate, user: CurrentUser, db: SessionDep, blobs: BlobsDep
+) -> SessionDocument:
+    """Rename speakers or correct their roles; segments and the labelled transcript follow."""
+    row = await visible_session(db, user, session_id)
+    doc = _processed(row)
+    known = {s.label for s in doc.speakers}
+    unknown = [u.label for u in body.speakers if u.label not in known]
+    if unknown:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"unknown speaker label(s): {', '.join(unknown)}")
+    updates = {u.label: u for u in body.speakers}
+    doc.speakers = [
+        s.model_copy(update={"role": updates[s.label].role, "name": updates[s.label].name}) if s.label in updates else s
+        for s in doc.speakers
+    ]
+    role_of = {s.label: s.role for s in doc.speakers}
+    doc.transcript_segments = [s.model_copy(update={"role": role_of.get(s.speaker)}) for s in doc.transcript_segments]
+    doc.transcript_text = transcript_text(doc.transcript_segments, doc.speakers)
+    if body.enroll_therapist_voice:
+        _enroll(blobs, row, [s.label for s in doc.speakers if s.role == "therapist"])
+    row.document = doc.model_dump(mode="json")
+    db.add(row)
+    await db.commit()
+    return row.to_document()
+
+
+def _enroll(blobs: BlobsDep, row: SessionRecord, therapist_labels: list[str]) -> None:
+    if len(therapist_labels) != 1 or not row.therapist_id:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="mark exactly one speaker as the therapist to enrol")
+    key = f"{row.id}/diarization.json"
+    vectors = blobs.read_json(key).get("label_vectors", {}) if blobs.exists(key) else {}
+    if therapist_labels[0] not in vectors:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail="this session has no voice sample for that speaker")
+    voiceprints.add_sample(blobs, row.therapist_id, vectors[therapist_labels[0]])
+
+
+@router.get("/{session_id}/audio", response_class=FileResponse, responses={**ERRORS, 206: {}})
+async def session_audio(session_id: str, user: StreamUser, db: SessionDep, blobs: BlobsDep) -> FileResponse:
+    """The kept recording (RETAIN_AUDIO=true), with Range support for the player; `?token=` accepted
+    because an <audio> element cannot send headers."""
+    row = await visible_session(db, user, session_id)
+    candidates = [row.upload_ref, f"{row.id}/audio16k.wav"]
+    for key in filter(None, candidates):
+        if blobs.exists(key):
+            return FileResponse(blobs.path(key), filename=f"session-{row.id}{blobs.path(key).suffix}")
+    raise HTTPException(status.HTTP_404_NOT_FOUND, detail="the audio of this session was not kept (RETAIN_AUDIO)")
+
+
+class VoiceprintStatus(BaseModel):
+    enrolled: bool
+
+
+@me.get("/voiceprint", response_model=VoiceprintStatus, responses={401: {"model": Message}})
+async def voiceprint_status(user: CurrentUser, blobs: BlobsDep) -> VoiceprintStatus:
+    return VoiceprintStatus(enrolled=voiceprints.load(blobs, user.id) is not None)
+
+
+@me.delete("/voiceprint", status_code=204, responses={401: {"model": Message}})
+async def delete_voiceprint(user: CurrentUser, blobs: BlobsDep) -> None:
+    """Forget the therapist's voice; roles then come from the conversation alone."""
+    voiceprints.delete(blobs, user.id)
