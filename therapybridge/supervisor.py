@@ -105,12 +105,19 @@ class Supervisor:
                         continue
                     code = c.proc.returncode if c.proc else None
                     log.warning(
-                        "child exited; restarting", extra={"child": c.name, "code": code, "backoff_s": c.backoff_s}
+                        "child exited; restarting",
+                        extra={"child": c.name, "code": code, "backoff_s": c.backoff_s, "restarts": c.restarts},
                     )
                     await asyncio.sleep(c.backoff_s)
                     c.backoff_s = min(c.backoff_s * 2, 30.0)
                     c.restarts += 1
-                    c.start(self.env)
+                    try:
+                        c.start(self.env)
+                    except OSError as exc:  # e.g. the executable is gone: try again after the next backoff
+                        log.error("child failed to start", extra={"child": c.name, "error_type": type(exc).__name__})
+                        continue
+                    log.info("child started", extra={"child": c.name, "pid": c.proc.pid if c.proc else None,
+                                                     "restarts": c.restarts})  # fmt: skip
 
         self._watch = asyncio.ensure_future(loop())
 
