@@ -81,8 +81,18 @@ class CheckResult(BaseModel):
     detail: str | None = None
 
 
+class BreakerReport(BaseModel):
+    state: Literal["closed", "open", "half_open"]
+    failures: int
+    retry_after_s: int
+    last_error: str | None = None  # an error type, never a message
+
+
 class HealthReport(BaseModel):
     status: Literal["ok", "unavailable"]
     database: CheckResult
     temporal: CheckResult
     task_queues: dict[str, CheckResult]
+    # Provider circuit breakers (therapybridge.breaker): informational, they do not make the gateway
+    # unhealthy; while one is open uploads answer 503 with Retry-After.
+    breakers: dict[str, BreakerReport] = Field(default_factory=dict)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from therapybridge import breaker
 from therapybridge.api.deps import SettingsDep, TemporalUnavailable
-from therapybridge.api.models import CheckResult, HealthReport
+from therapybridge.api.models import BreakerReport, CheckResult, HealthReport
 from therapybridge.db import get_engine
 from therapybridge.supervisor import queue_has_pollers
 
@@ -55,6 +57,9 @@ async def health(request: Request, settings: SettingsDep) -> JSONResponse:
     report = HealthReport(
         status="ok" if ok else "unavailable", database=database, temporal=temporal, task_queues=pollers
     )
+    with contextlib.suppress(Exception):  # no database: the check above already says so
+        async with asyncio.timeout(CHECK_TIMEOUT_S):
+            report.breakers = {b.service: BreakerReport(**b.as_dict()) for b in await breaker.states()}
     return JSONResponse(
         report.model_dump(), status_code=status.HTTP_200_OK if ok else status.HTTP_503_SERVICE_UNAVAILABLE
     )

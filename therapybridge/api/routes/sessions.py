@@ -28,6 +28,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from therapybridge import breaker
 from therapybridge import messages as m
 from therapybridge.api.deps import (
     PATIENT_NOT_FOUND,
@@ -203,7 +204,13 @@ async def upload_session(
         existing = await _by_idempotency_key(db, user.id, idempotency_key)
         if existing is not None:
             return _replay(response, existing)
+    # Before anything else takes a connection: a request holding one while it waits for a second
+    # deadlocks the pool under concurrent uploads.
     await db.close()  # detach what is loaded and hand the pooled connection back while the body streams in
+    try:  # a provider that keeps failing (circuit breaker open): refuse before reading the body
+        await breaker.check()
+    except breaker.BreakerOpen as exc:
+        raise HTTPException(503, detail=str(exc), headers={"Retry-After": str(exc.retry_after_s)}) from None
 
     cap = settings.max_upload_size_mb * MiB
     declared = request.headers.get("content-length", "")
