@@ -29,6 +29,7 @@ class CountConfig:
     # of windows that straddle turn changes, not a third person.
     blend_min_share: float = 0.2
     blend_fit: float = 0.85
+    blend_max_run: float = 3.0  # … and its windows come in short runs (median ≤ this many windows)
     # One voice drifting (intonation, a long monologue) splits into two clusters that follow each
     # other in time; two people take turns. Unless its centroid is clearly apart (below
     # strong_similarity), a cluster must come back: at least min_runs separate runs of windows.
@@ -157,7 +158,17 @@ def _distinct(emb: np.ndarray, labels: np.ndarray, cfg: CountConfig) -> bool:
     for c in range(k):
         if sim[c].max() >= cfg.strong_similarity and runs[c] < cfg.min_runs:
             return False
-    return not any(is_blend(cent, c, cfg) for c in range(k)) if k >= 3 else True
+    if k < 3:
+        return True
+    return not any(is_blend(cent, c, cfg) and median_run(labels, c) <= cfg.blend_max_run for c in range(k))
+
+
+def median_run(labels: np.ndarray, c: int) -> float:
+    """Median length (in windows) of the runs of cluster c in time order."""
+    mask = np.concatenate([[False], labels == c, [False]]).astype(int)
+    edges = np.flatnonzero(np.diff(mask))
+    lengths = edges[1::2] - edges[::2]
+    return float(np.median(lengths)) if len(lengths) else 0.0
 
 
 def count_runs(labels: np.ndarray, k: int) -> np.ndarray:

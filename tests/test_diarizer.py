@@ -1,0 +1,234 @@
+"""Embedded diarizer: clustering and speaker count, resegmentation, turn labels, checkpoints."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from therapybridge.speech.clustering import CountConfig, cluster_embeddings, count_runs, l2norm, median_run
+from therapybridge.speech.diarizer import label_turns, plan_blocks, window_frames
+from therapybridge.speech.resegment import ResegConfig, decode, frame_scores, frames_of, viterbi
+
+CORPUS = Path(
+    os.environ.get("THERAPYBRIDGE_CORPUS") or Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+)
+RNG = np.random.default_rng(7)
+
+
+def voice(center: np.ndarray, n: int, spread: float = 0.08) -> np.ndarray:
+    """n window embeddings of one voice: non-negative, unit length, ~0.9 cosine to the centre."""
+    return l2norm(np.abs(center + spread * RNG.standard_normal((n, center.size))))
+
+
+def centres(k: int, dim: int = 64) -> list[np.ndarray]:
+    return [l2norm(np.abs(RNG.standard_normal(dim))) for _ in range(k)]
+
+
+def turn_taking(voices: list[np.ndarray], turns: int, per_turn: int) -> tuple[np.ndarray, np.ndarray]:
+    """Windows of speakers taking turns in time order, with their true labels."""
+    emb, truth = [], []
+    for t in range(turns):
+        who = t % len(voices)
+        emb.append(voice(voices[who], per_turn))
+        truth += [who] * per_turn
+    return np.concatenate(emb), np.array(truth)
+
+
+def agreement(labels: np.ndarray, truth: np.ndarray) -> float:
+    """Share of windows on which two partitions agree under the best label mapping (k ≤ 3)."""
+    from itertools import permutations
+
+    k = max(labels.max(), truth.max()) + 1
+    return max(np.mean(np.array(p)[labels] == truth) for p in permutations(range(k)))
+
+
+# ---------------------------------------------------------------------- speaker count
+def test_two_voices_taking_turns_are_two_speakers() -> None:
+    emb, truth = turn_taking(centres(2), turns=12, per_turn=8)
+    labels = cluster_embeddings(emb)
+    assert labels.max() == 1
+    assert agreement(labels, truth) >= 0.98
+
+
+def test_three_voices_are_three_speakers() -> None:
+    emb, truth = turn_taking(centres(3), turns=12, per_turn=8)
+    labels = cluster_embeddings(emb)
+    assert labels.max() == 2
+    assert agreement(labels, truth) >= 0.98
+
+
+def test_one_voice_is_one_speaker() -> None:
+    emb = voice(centres(1)[0], 80)
+    assert cluster_embeddings(emb).max() == 0
+
+
+def test_one_voice_drifting_is_still_one_speaker() -> None:
+    # A monologue whose second half sits a little apart (cosine ~0.84 between the halves): the
+    # halves never alternate, so they are one person.
+    a = centres(1)[0]
+    b = l2norm(np.abs(a + 1.2 * RNG.standard_normal(a.size) / np.sqrt(a.size)))
+    emb = np.concatenate([voice(a, 20, 0.03), voice(b, 30, 0.03)])
+    sim = float(l2norm(emb[:20].mean(0)) @ l2norm(emb[20:].mean(0)))
+    assert CountConfig().strong_similarity < sim < CountConfig().merge_similarity
+    assert cluster_embeddings(emb).max() == 0
+
+
+def test_windows_straddling_turn_changes_are_not_a_third_speaker() -> None:
+    a, b = centres(2)
+    parts, truth = [], []
+    for t in range(16):
+        cur, nxt = (a, b) if t % 2 == 0 else (b, a)
+        parts += [voice(cur, 10), l2norm(np.abs(0.5 * cur + 0.5 * nxt))[None].repeat(2, 0)]  # 2 mixed windows
+        truth += [t % 2] * 12
+    labels = cluster_embeddings(np.concatenate(parts))
+    assert labels.max() == 1
+
+
+def test_hints_are_honoured() -> None:
+    emb, _ = turn_taking(centres(3), turns=9, per_turn=8)
+    assert cluster_embeddings(emb, num_speakers=2).max() == 1
+    assert cluster_embeddings(emb, max_speakers=2).max() == 1
+    one = voice(centres(1)[0], 40)
+    assert cluster_embeddings(one, min_speakers=2).max() == 1  # asked for two: two it gets
+    assert cluster_embeddings(np.zeros((0, 8))).size == 0
+
+
+def test_count_runs() -> None:
+    labels = np.array([0, 0, 1, 1, 0, 2, 2, 2, 2, 0, 2])
+    assert list(count_runs(labels, 3)) == [3, 1, 2]
+    assert median_run(labels, 2) == 2.5 and median_run(labels, 1) == 2.0
+
+
+# ---------------------------------------------------------------------- resegmentation
+def test_viterbi_switch_cost_removes_flicker_but_keeps_real_changes() -> None:
+    em = np.log(np.array([[0.9, 0.1]] * 20 + [[0.4, 0.6]] * 2 + [[0.9, 0.1]] * 20 + [[0.1, 0.9]] * 20))
+    path = viterbi(em, np.full(len(em), 5.0))
+    assert set(path[:42]) == {0} and set(path[45:]) == {1}
+
+
+def test_decode_keeps_turns_inside_speech_and_a_lone_backchannel() -> None:
+    regions = [(0.0, 3.0), (3.5, 3.9), (4.4, 8.0)]  # A talks, B says "Mm-hmm", A goes on
+    n = frames_of(8.0) + 1
+    scores = np.zeros((n, 2))
+    scores[:, 0] = 0.9
+    scores[:, 1] = 0.6
+    scores[frames_of(3.5) : frames_of(3.9), :] = [0.6, 0.9]
+    turns = decode(regions, scores, ResegConfig())
+    assert [(s, e, k) for s, e, k in turns] == [(0.0, 3.0, 0), (3.5, 3.9, 1), (4.4, 8.0, 0)]
+
+
+def test_decode_switches_at_a_pause_inside_a_region() -> None:
+    # One VAD region, two speakers; the evidence blurs the change over 1 s but the energy dips at 2.0 s.
+    regions = [(0.0, 4.0)]
+    n = frames_of(4.0) + 1
+    t = np.arange(n) * 0.05
+    ramp = np.clip((t - 1.6) / 1.0, 0, 1)  # speaker 1's evidence rises from 1.6 s to 2.6 s
+    scores = np.stack([0.9 - 0.3 * ramp, 0.6 + 0.3 * ramp], axis=1)
+    energy = np.full(n, -20.0)
+    energy[frames_of(1.95) : frames_of(2.15)] = -50.0
+    turns = decode(regions, scores, ResegConfig(), energy)
+    assert len(turns) == 2 and abs(turns[0][1] - 2.0) <= 0.15
+
+
+def test_frame_scores_average_covering_windows() -> None:
+    spans = np.array([[0, 4], [2, 6]])
+    sims = np.array([[1.0, 0.0], [0.0, 1.0]])
+    s = frame_scores(8, spans, sims)
+    assert np.allclose(s[0], [1, 0]) and np.allclose(s[3], [0.5, 0.5]) and np.allclose(s[5], [0, 1])
+    assert np.isnan(s[7]).all()
+
+
+# ---------------------------------------------------------------------- plumbing helpers
+def test_plan_blocks_groups_regions_and_cuts_long_ones() -> None:
+    blocks = plan_blocks([(0, 10), (12, 50), (55, 70), (80, 230)], block_s=60)
+    assert blocks[0] == [(0, 10), (12, 50)]
+    assert all(b[-1][1] - b[0][0] <= 60 for b in blocks)
+    assert sum(e - s for b in blocks for s, e in b) == pytest.approx(10 + 38 + 15 + 150)
+
+
+def test_window_frames_cover_a_region_and_tile_a_short_one() -> None:
+    wins = window_frames((1.0, 4.0), 0.0, 150, 50, 1000)
+    assert wins[0][0] == 100 and wins[-1][-1] == 399 and all(len(w) == 150 for w in wins)
+    short = window_frames((1.0, 1.5), 0.0, 150, 50, 1000)
+    assert len(short) == 1 and set(short[0]) == set(range(100, 150))
+
+
+def test_label_turns_numbers_by_first_appearance_and_fills_short_pauses() -> None:
+    turns = label_turns([(0.0, 1.0, 3), (1.5, 2.0, 3), (2.2, 3.0, 0), (5.0, 6.0, 3)], fill_gap_s=1.0)
+    assert [(t.start, t.end, t.speaker) for t in turns] == [
+        (0.0, 2.0, "SPEAKER_00"), (2.2, 3.0, "SPEAKER_01"), (5.0, 6.0, "SPEAKER_00")
+    ]
+
+
+# ---------------------------------------------------------------------- the model on real audio
+@pytest.fixture(scope="module")
+def d01_head(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple[float, float]]]:
+    """The first 45 s of synthetic session d01 as 16 kHz WAV, with its VAD regions."""
+    src = CORPUS / "synthetic" / "d01.flac"
+    if not src.exists():
+        pytest.skip(f"corpus not found at {CORPUS}")
+    import ffmpeg
+
+    from therapybridge.speech.vad import speech_regions
+
+    wav = tmp_path_factory.mktemp("d01") / "d01.wav"
+    ffmpeg.input(str(src), t=45).output(str(wav), ac=1, ar=16000, acodec="pcm_s16le").global_args(
+        "-v", "error").run()
+    return wav, speech_regions(wav)
+
+
+@pytest.fixture(scope="module")
+def diarizer():
+    from therapybridge.speech.diarizer import Diarizer
+
+    return Diarizer()
+
+
+def test_diarize_d01_head_finds_both_voices(diarizer, d01_head, tmp_path: Path) -> None:
+    wav, regions = d01_head
+    progress: list[float] = []
+    turns = diarizer.diarize(wav, regions, on_progress=progress.append, checkpoint_dir=tmp_path / "ck")
+    assert {t.speaker for t in turns} == {"SPEAKER_00", "SPEAKER_01"}
+    assert turns[0].speaker == "SPEAKER_00"
+    assert progress[-1] == 1.0 and progress == sorted(progress)
+    speech = [(s, e) for s, e in regions]
+    assert all(any(s - 1e-6 <= t.start and t.end <= e + 1.0 + 1e-6 for s, e in speech) or t.end - t.start > 0
+               for t in turns)
+    truth = json.loads((CORPUS / "synthetic" / "d01.json").read_text())["turns"]
+    # The therapist opens (0.5–4.2 s), the client answers (4.9–11.7 s).
+    first_client = next(t for t in truth if t["speaker"] == "client")
+    at = lambda x: next(t.speaker for t in turns if t.start <= x <= t.end)  # noqa: E731
+    assert at(2.0) == "SPEAKER_00" and at((first_client["start"] + first_client["end"]) / 2) == "SPEAKER_01"
+
+
+def test_checkpoint_resumes_and_survives_a_torn_file(diarizer, d01_head, tmp_path: Path) -> None:
+    wav, regions = d01_head
+    ck = tmp_path / "ck"
+    first = diarizer.diarize(wav, regions, checkpoint_dir=ck)
+    files = sorted(ck.glob("*.npz"))
+    assert files and not list(ck.glob("*.tmp*"))
+    files[0].write_bytes(b"torn")  # a crash mid-write of an older, non-atomic writer
+    again = diarizer.diarize(wav, regions, checkpoint_dir=ck)
+    assert again == first
+
+
+def test_progress_callback_can_cancel(diarizer, d01_head) -> None:
+    wav, regions = d01_head
+
+    class Cancelled(Exception):
+        pass
+
+    def stop(_: float) -> None:
+        raise Cancelled
+
+    with pytest.raises(Cancelled):
+        diarizer.diarize(wav, regions, on_progress=stop)
+
+
+def test_no_speech_gives_no_turns(diarizer, d01_head) -> None:
+    wav, _ = d01_head
+    assert diarizer.diarize(wav, []) == []
