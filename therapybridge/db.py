@@ -109,6 +109,15 @@ class SessionRecord(SQLModel, table=True):
         )
 
 
+class DeletedSession(SQLModel, table=True):
+    """A tombstone: the session was deleted. An activity still in flight at that moment must not
+    bring the row back, and the purge schedule removes any file it wrote afterwards."""
+
+    __tablename__ = "deleted_sessions"
+    id: str = Field(primary_key=True)
+    deleted_at: float  # epoch seconds
+
+
 @lru_cache
 def get_engine(url: str | None = None) -> AsyncEngine:
     url = url or get_settings().resolved_database_url
@@ -203,3 +212,8 @@ async def get_session_document(session_id: str, engine: AsyncEngine | None = Non
     async with session_scope(engine) as db:
         row = await db.get(SessionRecord, session_id)
         return row.to_document() if row else None
+
+
+async def is_deleted(session_id: str, engine: AsyncEngine | None = None) -> bool:
+    async with session_scope(engine) as db:
+        return await db.get(DeletedSession, session_id) is not None

@@ -13,7 +13,8 @@ from therapybridge.activities.common import blobs, log_stage
 @activity.defn(name=m.PURGE)
 async def purge_expired_artifacts(ttl_hours: float) -> int:
     """Delete the blobs (upload, audio, partial results) of failed or cancelled sessions that have
-    not changed for `ttl_hours`. The row and its error message stay; a retry then needs a new upload."""
+    not changed for `ttl_hours` (the row and its error message stay; a retry then needs a new
+    upload), and any blob of a deleted session that a late activity wrote."""
     cutoff = datetime.now(UTC) - timedelta(hours=ttl_hours)
     store = blobs()
     purged = 0
@@ -23,7 +24,10 @@ async def purge_expired_artifacts(ttl_hours: float) -> int:
                 col(db.SessionRecord.status).in_(["failed", "cancelled"]), col(db.SessionRecord.updated_at) < cutoff
             )
         )
-        for session_id in rows.all():
+        expired = list(rows.all())
+        # Files an activity wrote after its session was deleted.
+        expired += list((await s.exec(select(db.DeletedSession.id))).all())
+        for session_id in expired:
             if store.session_keys(session_id):
                 store.delete_session(session_id)
                 purged += 1

@@ -67,6 +67,11 @@ async def save(req: m.SaveRequest) -> None:
     """Idempotent upsert of the session document (a retried save writes the same row)."""
     t0 = time.monotonic()
     store = blobs()
+    if await db.is_deleted(req.session.session_id):
+        # Deleted while this run was in flight: delete means delete, so write nothing back.
+        store.delete_session(req.session.session_id)
+        log_stage("save", req.session.session_id, time.monotonic() - t0, status="deleted")
+        return
     doc = build_document(req, store)
     await db.upsert_session(doc)
     apply_retention(doc.id, doc.status, store, get_settings().retain_audio)

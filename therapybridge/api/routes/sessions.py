@@ -9,6 +9,7 @@ import contextlib
 import json
 import logging
 import os
+import time
 import uuid
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -44,7 +45,7 @@ from therapybridge.api.live import live_progress, load_row, record_outcome
 from therapybridge.api.models import Message, SessionList, SessionSummary
 from therapybridge.api.upload import BadUpload, UploadTooLarge, receive_upload
 from therapybridge.blobs import BlobStore, upload_key
-from therapybridge.db import Patient, SessionRecord, session_scope
+from therapybridge.db import DeletedSession, Patient, SessionRecord, session_scope
 from therapybridge.document import FINAL_STATUSES, SessionDocument, Status
 from therapybridge.settings import Settings
 from therapybridge.speech.audio import ALLOWED_EXTENSIONS, InvalidAudio, check_file_type, probe
@@ -506,6 +507,7 @@ async def delete_session(
         log.warning("workflow history not deleted", extra={"session_id": session_id, "error_type": type(exc).__name__})
     await asyncio.to_thread(blobs.delete_session, session_id)
     await db.delete(row)
+    db.add(DeletedSession(id=session_id, deleted_at=time.time()))  # a late save must not bring it back
     await db.commit()
     if running:
         # An activity that was mid-flight when the workflow stopped can still write a file or the row
