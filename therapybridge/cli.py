@@ -76,11 +76,15 @@ async def process(audio: Path, json_out: Path | None, speakers: int | None, quie
 
         t0 = time.monotonic()
         result_task = asyncio.ensure_future(handle.result())
+        tty, last = sys.stderr.isatty(), (-1, "")
         while not result_task.done():
             try:
                 p = await query_progress(client, session_id)
-                if not quiet:
-                    print(_bar(p, time.monotonic() - t0), end="", file=sys.stderr, flush=True)
+                if not quiet and (tty or (p.progress, p.status) != last):
+                    # A terminal gets one redrawn bar; a log file one line per change.
+                    bar = _bar(p, time.monotonic() - t0)
+                    print(bar if tty else bar.lstrip("\r"), end="" if tty else "\n", file=sys.stderr, flush=True)
+                    last = (p.progress, p.status)
             except Exception:
                 pass  # the first query can race the first workflow task
             await asyncio.wait({result_task}, timeout=0.5)
