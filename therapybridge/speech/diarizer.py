@@ -11,7 +11,7 @@ import hashlib
 import json
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -131,8 +131,10 @@ class Diarizer:
         return Windows(emb, spans, energy, first)
 
     def _block_key(self, wav_path: Path, block: list[Region]) -> str:
+        # The audio's size guards against a checkpoint folder reused for different audio.
+        size = wav_path.stat().st_size if wav_path.exists() else 0
         payload = json.dumps(
-            [CHECKPOINT_VERSION, self.cfg.window_s, self.cfg.step_s, self.cfg.min_region_s, block], default=str
+            [CHECKPOINT_VERSION, self.cfg.window_s, self.cfg.step_s, self.cfg.min_region_s, size, block], default=str
         )
         return hashlib.sha1(payload.encode()).hexdigest()[:16]
 
@@ -265,7 +267,3 @@ def _torch_device() -> str:
     import torch
 
     return "cuda" if torch.cuda.is_available() else "cpu"
-
-
-def config_dict(cfg: DiarizerConfig) -> dict[str, object]:
-    return asdict(cfg)
