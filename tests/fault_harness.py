@@ -12,6 +12,7 @@ import contextlib
 import json
 import signal
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -294,7 +295,8 @@ __all__ = ["REPO", "SYNTHETIC", "Lane", "lane", "own_temporal"]
 class FakeOpenAI:
     """A local HTTP server speaking the OpenAI audio transcription protocol (POST
     /v1/audio/transcriptions, multipart, verbose_json). `script` is consumed one status per request
-    (then 200 forever); a 200 answers `text` spread evenly over the uploaded WAV's duration. It is
+    (then 200 forever; 0 means a 200 after 2 s); a 200 answers `text` spread evenly over the uploaded
+    WAV's duration; a 429 carries `Retry-After: 7`. It is
     the paid third-party API, the one thing the tests may stand in for (ARCHITECTURE.md §8)."""
 
     API_KEY = "test-key"
@@ -312,6 +314,9 @@ class FakeOpenAI:
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", 0)))
                 status = fake.script.pop(0) if fake.script else 200
+                if status == 0:  # scripted "slow": answer after 2 s (a client timeout's test)
+                    time.sleep(2.0)
+                    status = 200
                 if self.headers.get("authorization") != f"Bearer {FakeOpenAI.API_KEY}":
                     status = 401
                 fake.requests.append({"path": self.path, "status": status, "bytes": len(body)})
@@ -323,6 +328,8 @@ class FakeOpenAI:
                     answer = {"error": {"message": f"scripted {status}", "type": "server_error", "code": None}}
                 data = json.dumps(answer).encode()
                 self.send_response(status)
+                if status == 429:
+                    self.send_header("retry-after", "7")
                 self.send_header("content-type", "application/json")
                 self.send_header("content-length", str(len(data)))
                 self.end_headers()
@@ -331,7 +338,11 @@ class FakeOpenAI:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(http.server.ThreadingHTTPServer):
+            def handle_error(self, request: Any, client_address: Any) -> None:
+                pass  # a client that gave up (the timeout test) is not an error here
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.port = self.server.server_address[1]
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
@@ -375,7 +386,7 @@ def iter_payloads(msg: Message) -> Iterator[Payload]:
     for fd, value in msg.ListFields():
         if fd.type != fd.TYPE_MESSAGE:
             continue
-        if fd.label == fd.LABEL_REPEATED:
+        if fd.is_repeated:
             items = value.values() if fd.message_type.GetOptions().map_entry else value
             for item in items:
                 if isinstance(item, Message):
@@ -389,3 +400,72 @@ async def raw_history(address: str, session_id: str) -> History:
     plain = await Client.connect(address)
     events = (await plain.get_workflow_handle(workflow_id(session_id)).fetch_history()).events
     return History(events=events)
+
+
+# --------------------------------------------------------------------------- the gateway
+
+
+class Gateway:
+    """`therapybridge serve` as the gateway alone (Temporal answers and the lane's workers poll, so it
+    starts nothing else), on a port it keeps across restarts."""
+
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        from tests.harness import free_port
+
+        self.env, self.log = env, log
+        self.port = free_port()
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.ws_url = f"ws://127.0.0.1:{self.port}"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> Gateway:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "therapybridge.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT,
+            )  # fmt: skip
+        return self
+
+    async def wait_healthy(self, timeout: float = 180.0) -> dict[str, Any]:
+        import httpx
+
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=5) as c:
+            while time.monotonic() < deadline:
+                if self.proc is not None and self.proc.poll() is not None:
+                    raise RuntimeError(f"the gateway exited with {self.proc.returncode}; see {self.log}")
+                with contextlib.suppress(httpx.TransportError):
+                    r = await c.get("/api/health")
+                    if r.status_code == 200:
+                        return dict(r.json())
+                await asyncio.sleep(0.3)
+        raise TimeoutError(f"the gateway was not healthy within {timeout}s; see {self.log}")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    async def account(self) -> tuple[str, str]:
+        """A new therapist (created with the CLI against the gateway's database) with one patient:
+        (access token, patient id)."""
+        import httpx
+
+        email, password = f"t-{uuid.uuid4().hex[:8]}@example.com", f"pw-{uuid.uuid4().hex}"
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "therapybridge.cli", "users", "create", "--email", email, "--password", password,
+            env=self.env, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        _, err = await asyncio.wait_for(proc.communicate(), 120)
+        assert proc.returncode == 0, err.decode()[-2000:]
+        async with httpx.AsyncClient(base_url=self.base_url, timeout=30) as c:
+            r = await c.post("/api/auth/token", data={"username": email, "password": password})
+            r.raise_for_status()
+            token = r.json()["access_token"]
+            r = await c.post("/api/patients", json={"name": "Fault Test"}, headers={"Authorization": f"Bearer {token}"})
+            r.raise_for_status()
+            return token, r.json()["id"]

@@ -11,11 +11,14 @@ import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
+from temporalio.client import WorkflowFailureError
 
-from tests.fault_harness import fresh_database
+from tests.conftest import Stack
+from tests.fault_harness import FakeOpenAI, Gateway, fresh_database, lane
 from tests.harness import REPO, Postgres, TemporalDevServer
 from therapybridge import breaker, db
 from therapybridge.settings import Settings
@@ -147,3 +150,62 @@ def _base_env() -> dict[str, str]:
     import os
 
     return {k: v for k, v in os.environ.items() if k in ("PATH", "HOME", "LANG", "PYTHONPATH")}
+
+
+# --------------------------------------------------------------------------- end to end
+
+
+@pytest.mark.slow
+async def test_provider_failures_open_the_breaker_and_successes_close_it(stack: Stack, corpus: Path) -> None:
+    """Real sessions against a transcription API that answers 503: the gpu worker's failed attempts
+    open the breaker (5 in a row, two sessions of 3 attempts); the gateway then refuses uploads with
+    503 + Retry-After naming the service and shows the state on /api/health; after the timeout it
+    half-opens, admits uploads, and two processed sessions close it."""
+    open_s = 4.0
+    fake = FakeOpenAI("Hello there, how are you feeling today?")
+    extra = {"breaker_transcription_open_s": open_s}
+    try:
+        async with lane(stack.env, stack.settings, stack.workdir / "logs", own_database=True, asr_provider="openai",
+                        openai_base_url=fake.base_url, openai_api_key=FakeOpenAI.API_KEY, **extra) as ln:  # fmt: skip
+            gateway = Gateway(ln.env, ln.log_path("api")).start()
+            try:
+                await gateway.wait_healthy()
+                token, patient = await gateway.account()
+                auth = {"Authorization": f"Bearer {token}"}
+                kw = {"engine": ln.engine, "settings": ln.settings}
+                fake.script = [503] * 6
+                for _ in range(2):
+                    with pytest.raises(WorkflowFailureError):
+                        await asyncio.wait_for(
+                            (await ln.start(stack.stage_upload(corpus / "real" / "jfk.flac"))).result(), 300
+                        )
+                st = await breaker.state(T, **kw)
+                assert st.state == "open" and st.failures >= 5 and st.last_error == "ProviderUnavailable"
+
+                async with httpx.AsyncClient(base_url=gateway.base_url, headers=auth, timeout=60) as c:
+                    health = (await c.get("/api/health")).json()
+                    assert health["breakers"]["transcription"]["state"] == "open"
+                    assert health["breakers"]["diarization"]["state"] == "closed"
+                    jfk = (corpus / "real" / "jfk.flac").read_bytes()
+                    r = await c.post(
+                        "/api/sessions/upload", files={"file": ("jfk.flac", jfk)}, data={"patient_id": patient}
+                    )
+                    assert r.status_code == 503 and "transcription" in r.json()["detail"]
+                    assert 0 < int(r.headers["Retry-After"]) <= open_s
+
+                    await asyncio.sleep(open_s + 0.5)
+                    assert (await c.get("/api/health")).json()["breakers"]["transcription"]["state"] == "half_open"
+                    states = []
+                    for _ in range(2):  # the provider is back: uploads are admitted, each success counts
+                        r = await c.post(
+                            "/api/sessions/upload", files={"file": ("jfk.flac", jfk)}, data={"patient_id": patient}
+                        )
+                        assert r.status_code == 202, r.text
+                        await asyncio.wait_for(ln.client.get_workflow_handle(f"session-{r.json()['id']}").result(), 300)
+                        states.append((await breaker.state(T, **kw)).state)
+                    assert states == ["half_open", "closed"]
+                    assert (await c.get("/api/health")).json()["breakers"]["transcription"]["state"] == "closed"
+            finally:
+                gateway.stop()
+    finally:
+        fake.stop()
