@@ -40,8 +40,9 @@ def _cli(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 def test_process_writes_a_contract_document(tmp_path: Path) -> None:
     out = tmp_path / "doc.json"
-    r = _cli(tmp_path, str(CORPUS / "real" / "jfk.flac"), "--json", str(out), "--speakers", "1")
+    r = _cli(tmp_path, str(CORPUS / "real" / "jfk.flac"), "--json", str(out), "--speakers", "1", "--note", "soap")
     assert r.returncode == 0, r.stderr[-2000:]
+    assert "── SOAP note ──" in r.stdout and "subjective" in r.stdout.lower()
     assert "ask not what your country" in r.stdout.lower()
     doc = json.loads(out.read_text())
     assert set(doc) >= CONTRACT and set(doc["extracted_notes"]) >= NOTES

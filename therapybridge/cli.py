@@ -24,6 +24,7 @@ from therapybridge import db
 from therapybridge import messages as m
 from therapybridge.blobs import BlobStore, upload_key
 from therapybridge.document import SessionDocument
+from therapybridge.domain.note_formats import render_note
 from therapybridge.settings import get_settings
 from therapybridge.supervisor import Supervisor, queue_has_pollers
 from therapybridge.temporal import connect, query_progress, start_session
@@ -47,7 +48,9 @@ async def _ensure_workers(sup: Supervisor, client: Client, started_server: bool)
         sup.add("worker_gpu", [sys.executable, "-m", "therapybridge.worker_gpu"])
 
 
-async def process(audio: Path, json_out: Path | None, speakers: int | None, quiet: bool) -> int:
+async def process(
+    audio: Path, json_out: Path | None, speakers: int | None, quiet: bool, note_format: str | None = None
+) -> int:
     settings = get_settings()
     if not audio.is_file():
         print(f"error: file not found: {audio}", file=sys.stderr)
@@ -101,6 +104,9 @@ async def process(audio: Path, json_out: Path | None, speakers: int | None, quie
             print("error: the session was processed but could not be read back", file=sys.stderr)
             return 1
         print(render_for_terminal(doc))
+        if note_format and doc.extracted_notes:
+            print(f"\n── {note_format.upper()} note ──\n")
+            print(render_note(doc.extracted_notes, note_format, doc.transcript_segments))  # type: ignore[arg-type]
         if json_out:
             json_out.write_text(doc.model_dump_json(indent=2))
             print(f"\nSession document written to {json_out}", file=sys.stderr)
@@ -248,6 +254,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, dest="json_out", help="write the session document here")
     p.add_argument("--speakers", type=int, default=None, help="number of speakers, if known")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument(
+        "--note", choices=["soap", "dap", "birp", "girp"], help="also print the notes in this clinical format"
+    )
 
     p = sub.add_parser("serve", help="run the API gateway (and, on one machine, Temporal and the workers)")
     p.add_argument("--host", default="127.0.0.1")
@@ -267,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
     if args.command == "process":
-        run = process(args.audio, args.json_out, args.speakers, args.quiet)
+        run = process(args.audio, args.json_out, args.speakers, args.quiet, args.note)
     elif args.command == "serve":
         run = serve(args.host, args.port)
     elif args.command == "users":
