@@ -407,7 +407,10 @@ async def test_cancel_mid_transcription(stack: Stack, long_8min: Path) -> None:
         assert cancelled and max(delays) <= interval + 2.0
         # Nothing of the session's processing is left: only the upload stays (a retry needs it).
         keys = stack.blobs.session_keys(inp.session_id)
-        assert [k.split("/", 1)[1] for k in keys] == [Path(inp.upload_ref).name], keys
+        left = {k: round(stack.blobs.path(k).stat().st_mtime - cancelled_at, 1) for k in keys}  # written when
+        trail = [(r["ts"][11:23], r["msg"], r.get("stage"), r.get("window")) for r in ln.records("gpu")
+                 if r.get("session_id") == inp.session_id]  # fmt: skip
+        assert [k.split("/", 1)[1] for k in keys] == [Path(inp.upload_ref).name], (left, trail)
 
 
 # --------------------------------------------------------------------------- the one-machine supervisor

@@ -41,7 +41,7 @@ def diarize(req: m.DiarizeRequest) -> m.DiarizeResult:
                     on_progress=heartbeat,
                     checkpoint_dir=checkpoint_dir,
                 )
-            except CancelledError:
+            except (CancelledError, FileNotFoundError):  # a missing input says nothing about the diarizer
                 raise
             except Exception as exc:
                 breaker.record_failure_sync(breaker.DIARIZATION, type(exc).__name__)
