@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlmodel import SQLModel
 
+import therapybridge.breaker  # its table too, so autogenerate keeps it
 import therapybridge.db  # noqa: F401  (registers the tables on SQLModel.metadata)
 from therapybridge.settings import get_settings
 

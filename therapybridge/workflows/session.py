@@ -99,6 +99,9 @@ class SessionWorkflow:
         except BaseException:
             for t in [*window_tasks, diarize_task]:
                 t.cancel()
+            # Wait until the gpu activities have really stopped (WAIT_CANCELLATION_COMPLETED): the
+            # final save's clean-up must not run while one of them can still write a blob.
+            await asyncio.gather(*window_tasks, diarize_task, return_exceptions=True)
             raise
         save.timings["transcribe_s"] = round(workflow.time() - parallel_t0, 3)
         if not self._diarized:
@@ -149,6 +152,7 @@ class SessionWorkflow:
             start_to_close_timeout=timedelta(minutes=30),
             heartbeat_timeout=self._heartbeat_timeout(),
             retry_policy=self._retry(),
+            cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
         )
         self._windows_finished.add(index)
         self._p.windows_done = len(self._windows_finished)
@@ -174,6 +178,7 @@ class SessionWorkflow:
                 start_to_close_timeout=timedelta(minutes=60),
                 heartbeat_timeout=self._heartbeat_timeout(),
                 retry_policy=self._retry(),
+                cancellation_type=workflow.ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
             )
         except ActivityError as err:
             if isinstance(err.cause, CancelledError):
