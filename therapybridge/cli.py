@@ -38,6 +38,23 @@ def _bar(p: m.Progress, elapsed: float, width: int = 30) -> str:
     return f"\r[{'#' * filled}{'.' * (width - filled)}] {p.progress:3d}% {p.status:<16} {eta:<14}"
 
 
+async def start_local_stack(sup: Supervisor) -> Client:
+    """The embedded default on one machine: a dev server if nothing answers, the schema, and workers
+    for any task queue nobody polls. Returns a connected client."""
+    settings = sup.settings
+    started = await sup.start_server_if_needed()
+    if started:
+        print(
+            f"Started a local Temporal dev server at {settings.temporal_address} "
+            f"(UI: http://localhost:{settings.temporal_ui_port})",
+            file=sys.stderr,
+        )
+    client = await connect(settings)
+    await db.init_db()  # once, before the workers and the gateway race to it
+    await _ensure_workers(sup, client, started)
+    return client
+
+
 async def _ensure_workers(sup: Supervisor, client: Client, started_server: bool) -> None:
     s = sup.settings
     need_io = started_server or not await queue_has_pollers(client, s.io_task_queue, s.temporal_namespace)
@@ -57,16 +74,7 @@ async def process(
         return 2
     sup = Supervisor(settings)
     try:
-        started = await sup.start_server_if_needed()
-        if started:
-            print(
-                f"Started a local Temporal dev server at {settings.temporal_address} "
-                f"(UI: http://localhost:{settings.temporal_ui_port})",
-                file=sys.stderr,
-            )
-        client = await connect(settings)
-        await db.init_db()
-        await _ensure_workers(sup, client, started)
+        client = await start_local_stack(sup)
 
         session_id = str(uuid.uuid4())
         store = BlobStore(settings.blob_dir)
@@ -176,15 +184,7 @@ async def serve(host: str, port: int) -> int:
     sup = Supervisor(settings)
     try:
         if is_local(settings.temporal_address):
-            started = await sup.start_server_if_needed()
-            if started:
-                print(
-                    f"Started a local Temporal dev server at {settings.temporal_address} "
-                    f"(UI: http://localhost:{settings.temporal_ui_port})",
-                    file=sys.stderr,
-                )
-            await db.init_db()  # once, before the workers and the app race to it
-            await _ensure_workers(sup, await connect(settings), started)
+            await start_local_stack(sup)
             sup.watch()
         config = uvicorn.Config(
             "therapybridge.api.app:create_app",

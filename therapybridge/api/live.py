@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import update
 from sqlmodel import col
@@ -26,25 +26,13 @@ from temporalio.service import RPCError, RPCStatusCode
 from therapybridge import messages as m
 from therapybridge.api.deps import TemporalConnection, TemporalUnavailable
 from therapybridge.db import SessionRecord, session_scope
-from therapybridge.document import FINAL_STATUSES
+from therapybridge.document import FINAL_STATUSES, Status
 from therapybridge.settings import Settings
 from therapybridge.temporal import query_progress, workflow_id
 
 log = logging.getLogger("therapybridge.api.live")
 
-STATUS_ORDER = (
-    "uploading",
-    "queued",
-    "preprocessing",
-    "transcribing",
-    "diarizing",
-    "merging",
-    "extracting_notes",
-    "saving",
-    "processed",
-    "failed",
-    "cancelled",
-)
+STATUS_ORDER = get_args(Status)  # the contract's order: queued … processed, failed, cancelled
 _RANK = {s: i for i, s in enumerate(STATUS_ORDER)}
 QUERY_TIMEOUT_S = 10.0
 # A workflow that has ended (or vanished) without its save writing the row is given this long before
