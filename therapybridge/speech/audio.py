@@ -141,7 +141,7 @@ def _ffmpeg_reason(exc: ffmpeg.Error) -> str:
 
 # EBU R128 targets (the loudnorm defaults the design names): integrated loudness, range, true-peak ceiling.
 TARGET_I, TARGET_LRA, TARGET_TP = -23.0, 11.0, -2.0
-_GAIN_BLOCK = 300 * SAMPLE_RATE  # the gain pass holds 5 minutes of audio at a time (io worker RSS)
+_GAIN_BLOCK = 60 * SAMPLE_RATE  # the gain pass holds one minute of audio at a time (io worker RSS)
 
 
 @dataclass(frozen=True)
@@ -204,8 +204,8 @@ def to_wav16k(src: Path, dst: Path) -> None:
 
     One decode: ffmpeg converts to 16 kHz mono float samples and, on the same converted stream,
     runs its EBU R128 scanner (so the level and the true peak are those of the audio the models
-    read, after the downmix); numpy then applies the single gain while converting to 16-bit.
-    A single gain, so no dynamics processing and no shift in time.
+    read, after the downmix); numpy then applies the single gain while converting to 16-bit, a
+    minute at a time. A single gain, so no dynamics processing and no shift in time.
     """
     dst.parent.mkdir(parents=True, exist_ok=True)
     raw, tmp = dst.with_suffix(".f32.part"), dst.with_suffix(".part.wav")
