@@ -132,7 +132,9 @@ class WorkerProcess:
 @contextlib.contextmanager
 def workers(env: dict[str, str], logdir: Path, gpu: int = 1, io: int = 1) -> Iterator[list[WorkerProcess]]:
     procs = [WorkerProcess("therapybridge.worker_io", env, logdir / f"worker_io-{i}.log").start() for i in range(io)]
-    procs += [WorkerProcess("therapybridge.worker_gpu", env, logdir / f"worker_gpu-{i}.log").start() for i in range(gpu)]
+    procs += [
+        WorkerProcess("therapybridge.worker_gpu", env, logdir / f"worker_gpu-{i}.log").start() for i in range(gpu)
+    ]
     try:
         yield procs
     finally:

@@ -46,7 +46,7 @@ def test_truncated_mp3_is_rejected(tmp_path: Path) -> None:
     full = _mp3(tmp_path).read_bytes()
     cut = tmp_path / "cut.mp3"
     cut.write_bytes(full[: len(full) // 3] + b"\x00" * 5000)
-    with pytest.raises(InvalidAudio, match="corrupt or truncated|cannot read"):
+    with pytest.raises(InvalidAudio, match=r"corrupt or truncated|cannot read"):
         validate(cut)
 
 

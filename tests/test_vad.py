@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 from tests.harness import CORPUS
@@ -11,7 +12,7 @@ def test_windows_cover_timeline_and_cut_in_silence() -> None:
     regions = [(0.5, 40.0), (40.6, 90.0), (91.0, 130.0), (131.0, 200.0), (202.0, 250.0)]
     windows = plan_windows(regions, duration=260.0, target_s=100.0)
     assert windows[0][0] == 0.0 and windows[-1][1] == 260.0
-    for (_, e), (s, _) in zip(windows, windows[1:], strict=False):
+    for (_, e), (s, _) in itertools.pairwise(windows):
         assert e == s  # contiguous
         assert not any(r0 < e < r1 for r0, r1 in regions)  # never inside speech
 
