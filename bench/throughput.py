@@ -93,10 +93,15 @@ def load_truth(path: Path) -> Truth:
     return Truth(ref.text or "", ref.turns, ref.uem)
 
 
-def score(truth: Truth, text: str, turns: list[tuple[float, float, str]] | None) -> dict[str, float]:
-    from bench.scoring import der, wer
+def score(truth: Truth, text: str, turns: list[tuple[float, float, str]] | None) -> dict[str, Any]:
+    import jiwer
 
-    out = {"wer": round(wer(truth.text, text), 4)}
+    from bench.scoring import der, normalise_text, wer
+
+    out: dict[str, Any] = {"wer": round(wer(truth.text, text), 4)}
+    m = jiwer.process_words(normalise_text(truth.text), normalise_text(text) or "<empty>")
+    ref_words = len(normalise_text(truth.text).split())
+    out["errors"] = f"{m.substitutions} sub + {m.deletions} del + {m.insertions} ins / {ref_words} words"
     if turns is not None:
         out["der"] = round(der(truth.turns, turns, truth.uem), 4)
     return out
@@ -502,12 +507,12 @@ def print_c(c: dict[str, Any], duration: float, label: str) -> None:
         busy = r.busy_s()
         print(
             f"    session {r.session_id[:8]}  {r.status:<10} wall {r.wall_s:8.2f} s  RTF {r.wall_s / duration:.4f}  "
-            f"orchestration {r.wall_s - busy:.2f} s"
+            f"no activity running {r.wall_s - busy:.2f} s"
         )
     print("\n".join(fmt_stage_rows(runs[0])))
     if runs[0].timings:
         print("    workflow timings: " + ", ".join(f"{k} {v:.2f}" for k, v in runs[0].timings.items()))
-    print(f"    WER {c['wer']:.4f}   DER {c.get('der', float('nan')):.4f}")
+    print(f"    WER {c['wer']:.4f} ({c['errors']})   DER {c.get('der', float('nan')):.4f}")
     print("    peak RSS (process + children): " + ", ".join(f"{k} {mib(v)}" for k, v in c["rss"].items()))
     if len(runs) > 1:
         done = sum(r.status == "processed" for r in runs)
@@ -551,7 +556,7 @@ async def run_all(args: argparse.Namespace, audio: Path, truth: Truth, duration:
         print(
             f"(a) plain faster-whisper, {a['threads']} threads   [{a['load']}]\n"
             f"    wall {a['wall_s']:8.2f} s  RTF {a['wall_s'] / duration:.4f}  CPU {a['cpu_s']:.1f} s  "
-            f"WER {a['wer']:.4f}",
+            f"WER {a['wer']:.4f} ({a['errors']})",
             flush=True,
         )
     if "b" in cases:
@@ -561,7 +566,7 @@ async def run_all(args: argparse.Namespace, audio: Path, truth: Truth, duration:
             f"(b) stages sequential, in-process ({b['windows']} windows; ASR {plan['asr_threads']} threads, "
             f"torch {plan['torch_threads']})   [{b['load']}]\n"
             f"    wall {b['wall_s']:8.2f} s  RTF {b['wall_s'] / duration:.4f}  CPU {b['cpu_s']:.1f} s  "
-            f"WER {b['wer']:.4f}  DER {b['der']:.4f}\n"
+            f"WER {b['wer']:.4f} ({b['errors']})  DER {b['der']:.4f}\n"
             "    " + ", ".join(f"{k} {v:.2f}" for k, v in b["stages"].items()),
             flush=True,
         )
