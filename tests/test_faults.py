@@ -19,7 +19,7 @@ import signal
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -361,16 +361,22 @@ async def test_missing_asr_model_fails_at_once(stack: Stack, corpus: Path, provi
 
 @pytest.mark.slow
 async def test_cancel_mid_transcription(stack: Stack, long_8min: Path) -> None:
-    """Cancel while windows are being transcribed: the running activities stop within one heartbeat
+    """Cancel while a window is being transcribed: the running activities stop within one heartbeat
     interval, the temporary files are removed, the session is `cancelled`.
 
-    The heartbeat interval is how often a worker reports to the server: the SDK sends an activity's
-    heartbeats at most every 0.8 x HEARTBEAT_TIMEOUT_S, and a cancellation reaches the activity in the
-    answer to one of them (the activities' own keep-alive heartbeats every 5 s, so the SDK always has
-    one to send)."""
+    The heartbeat interval is how often a worker reports to the server: the workers send an activity's
+    heartbeats at most every 5 s (workers.HEARTBEAT_THROTTLE; the SDK's own default would be
+    0.8 x HEARTBEAT_TIMEOUT_S), and a cancellation reaches the activity in the answer to one of them
+    (the activities' own keep-alive heartbeats every 5 s, so the SDK always has one to send).
+
+    The whole 8-minute session is one window here (TRANSCRIBE_WINDOW_S=600: half a minute of work
+    on one core), so the cancellation lands in the middle of a transcription: with the default
+    120-s windows one can finish on its own in the seconds a cancellation takes to arrive."""
     hb_timeout = 10.0
     interval = 0.8 * hb_timeout
-    async with lane(stack.env, stack.settings, stack.workdir / "logs", heartbeat_timeout_s=hb_timeout) as ln:
+    async with lane(
+        stack.env, stack.settings, stack.workdir / "logs", heartbeat_timeout_s=hb_timeout, transcribe_window_s=600
+    ) as ln:
         inp = stack.stage_upload(long_8min)
         handle = await ln.start(inp)
 
@@ -398,7 +404,13 @@ async def test_cancel_mid_transcription(stack: Stack, long_8min: Path) -> None:
         async def stopped() -> list[dict[str, Any]]:
             return [r for r in gpu_records_after_cancel() if r.get("msg") == "stage cancelled"]
 
-        cancelled = await wait_for(stopped, interval + 30, what="an activity reporting its cancellation")
+        try:
+            cancelled = await wait_for(stopped, interval + 30, what="an activity reporting its cancellation")
+        except TimeoutError as exc:
+            trail = [(r["ts"][11:23], r["msg"], r.get("stage"), r.get("window")) for r in ln.records("gpu")
+                     if r.get("session_id") == inp.session_id]  # fmt: skip
+            at = datetime.fromtimestamp(cancelled_at, UTC).isoformat()[11:23]
+            raise AssertionError(f"{exc}; cancelled at {at}; gpu trail {trail}") from None
         await asyncio.sleep(interval + 2)  # anything still running would show up now
         after = gpu_records_after_cancel()
         delays = [datetime.fromisoformat(r["ts"]).timestamp() - cancelled_at for r in after]

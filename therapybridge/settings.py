@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     retry_max_interval_s: float = Field(default=60.0)
     retry_max_attempts: int = Field(default=3)
     heartbeat_timeout_s: float = Field(default=30.0, description="A silent activity is retried after this.")
+    transcribe_window_s: float = Field(
+        default=120.0,
+        description="Target length of a transcription window (cut only in silences). Shorter: more gpu "
+        "workers can share one session and a crash redoes less; longer: fewer activities.",
+    )
 
     # --- models --------------------------------------------------------------------------------
     asr_model: str = Field(

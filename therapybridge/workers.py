@@ -5,10 +5,20 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from datetime import timedelta
+from typing import Any
 
 from temporalio.worker import Worker
 
 log = logging.getLogger("therapybridge.workers")
+
+# The SDK sends an activity's heartbeats at most every 0.8 x its heartbeat timeout (24 s with ours), and
+# a worker learns that an activity was cancelled only in a heartbeat's answer: send at least every 5 s
+# (the activities' keep-alive period), so a cancelled session's work stops within seconds.
+HEARTBEAT_THROTTLE: dict[str, Any] = {
+    "max_heartbeat_throttle_interval": timedelta(seconds=5),
+    "default_heartbeat_throttle_interval": timedelta(seconds=5),
+}
 
 
 async def run_until_signal(worker: Worker, name: str) -> None:

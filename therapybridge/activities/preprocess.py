@@ -6,6 +6,7 @@ from temporalio import activity
 
 from therapybridge import messages as m
 from therapybridge.activities.common import blobs, log_stage, non_retryable, run_blocking
+from therapybridge.settings import get_settings
 from therapybridge.speech.audio import InvalidAudio, to_wav16k, wav_duration
 from therapybridge.speech.vad import plan_windows, speech_regions, speech_seconds
 
@@ -31,7 +32,7 @@ async def preprocess(inp: m.SessionInput) -> m.PreprocessResult:
     if not regions:
         raise non_retryable("no speech was detected in the recording", m.NO_SPEECH)
     store.write_json(vad_ref, {"regions": regions, "duration": duration})
-    windows = plan_windows(regions, duration)
+    windows = plan_windows(regions, duration, get_settings().transcribe_window_s)
     log_stage("preprocess", inp.session_id, time.monotonic() - t0, windows=len(windows), duration_s=round(duration, 1))
     return m.PreprocessResult(
         audio_ref=audio_ref,

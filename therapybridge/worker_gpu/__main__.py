@@ -26,7 +26,7 @@ from therapybridge.settings import Settings, get_settings
 from therapybridge.speech.asr import AsrConfig, cpu_count, get_transcriber
 from therapybridge.speech.diarizer import get_diarizer
 from therapybridge.temporal import connect
-from therapybridge.workers import run_until_signal
+from therapybridge.workers import HEARTBEAT_THROTTLE, run_until_signal
 
 log = logging.getLogger("therapybridge.worker_gpu")
 
@@ -167,6 +167,7 @@ async def main() -> None:
             local_activity_supplier=fixed,
             nexus_supplier=fixed,
         ),
+        **HEARTBEAT_THROTTLE,
     )
     await run_until_signal(worker, "worker_gpu")
 

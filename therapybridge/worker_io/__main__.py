@@ -14,7 +14,7 @@ from therapybridge.activities.validate import validate_upload
 from therapybridge.logs import setup_logging
 from therapybridge.settings import get_settings
 from therapybridge.temporal import connect, ensure_purge_schedule
-from therapybridge.workers import run_until_signal
+from therapybridge.workers import HEARTBEAT_THROTTLE, run_until_signal
 from therapybridge.workflows import PurgeWorkflow, SessionWorkflow
 
 
@@ -30,6 +30,7 @@ async def main() -> None:
         workflows=[SessionWorkflow, PurgeWorkflow],
         activities=[validate_upload, preprocess, merge_transcript, notes, save, purge_expired_artifacts],
         max_concurrent_activities=8,
+        **HEARTBEAT_THROTTLE,
     )
     await run_until_signal(worker, "worker_io")
 
