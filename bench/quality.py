@@ -126,7 +126,7 @@ class Pipeline:
         """Conversion, VAD and ASR (cached when --cache is given)."""
         from therapybridge.domain.transcript import stitch
         from therapybridge.speech.audio import load_wav16k, to_wav16k, wav_duration
-        from therapybridge.speech.vad import plan_windows, speech_regions
+        from therapybridge.speech.vad import plan_windows, regions_within, speech_regions
 
         wav = work / f"{audio.stem}.wav"
         meta = work / f"{audio.stem}.front.json"
@@ -145,7 +145,9 @@ class Pipeline:
         t = time.perf_counter()
         windows: list[list[Segment]] = []
         for s, e in plan_windows(regions, wav_duration(wav)):
-            segs, _lang = self.transcriber.transcribe(load_wav16k(wav, s, e), offset=s)
+            segs, _lang = self.transcriber.transcribe(
+                load_wav16k(wav, s, e), offset=s, speech=regions_within(regions, s, e)
+            )
             windows.append(segs)
         segments = stitch(windows)
         seconds["asr_s"] = time.perf_counter() - t

@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus_concat import CORPUS, build_session
-from bench.stages import _free_port
+from bench.stages import _free_port, plain_faster_whisper
 
 SHORT_RECORDING = CORPUS / "real" / "jfk.flac"
 SCALE_OUT_ENV = {"ASR_CPU_THREADS": "1", "GPU_WORKER_CONCURRENCY": "1"}
@@ -110,21 +110,10 @@ def score(truth: Truth, text: str, turns: list[tuple[float, float, str]] | None)
 # ---------------------------------------------------------------------------------------- (a)
 def run_plain(audio: Path, truth: Truth) -> dict[str, Any]:
     """faster-whisper alone on the file: the same model and decoding options, every core."""
-    from faster_whisper import WhisperModel
-
-    from therapybridge.settings import get_settings
-    from therapybridge.speech.asr import AsrConfig, compute_type_for, transcribe_kwargs
-
-    cfg = AsrConfig.from_settings(get_settings())
     threads = cores()
-    model = WhisperModel(
-        cfg.model, device=cfg.device, compute_type=compute_type_for(cfg.device, cfg.compute_type), cpu_threads=threads
-    )
     load = load_line()
-    t0, c0 = time.monotonic(), cpu_seconds()
-    segments, _ = model.transcribe(str(audio), **transcribe_kwargs(cfg))
-    text = " ".join(s.text.strip() for s in segments)
-    wall = time.monotonic() - t0
+    c0 = cpu_seconds()
+    wall, _, text = plain_faster_whisper(audio, threads)
     return {"wall_s": wall, "cpu_s": cpu_seconds() - c0, "threads": threads, "load": load, **score(truth, text, None)}
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from tests.harness import CORPUS
 from therapybridge.speech.audio import to_wav16k
-from therapybridge.speech.vad import plan_windows, speech_regions
+from therapybridge.speech.vad import plan_windows, regions_within, speech_regions
 
 
 def test_windows_cover_timeline_and_cut_in_silence() -> None:
@@ -19,6 +19,13 @@ def test_windows_cover_timeline_and_cut_in_silence() -> None:
 
 def test_long_region_stays_whole() -> None:
     assert plan_windows([(0.0, 500.0)], duration=500.0, target_s=60.0) == [[0.0, 500.0]]
+
+
+def test_regions_within_a_window_are_clipped_and_relative() -> None:
+    regions = [(1.0, 5.0), (118.0, 125.0), (130.0, 140.0), (250.0, 260.0)]
+    assert regions_within(regions, 120.0, 240.0) == [(0.0, 5.0), (10.0, 20.0)]
+    assert regions_within(regions, 0.0, 120.0) == [(1.0, 5.0), (118.0, 120.0)]
+    assert regions_within(regions, 200.0, 240.0) == []
 
 
 def test_no_speech_means_no_windows() -> None:

@@ -16,19 +16,25 @@ from therapybridge.settings import Settings, get_settings
 from therapybridge.speech.asr import AsrConfig, ModelUnavailable, get_transcriber
 from therapybridge.speech.audio import load_wav16k
 from therapybridge.speech.openai_asr import OpenAITranscriber, TranscriptionProviderError
+from therapybridge.speech.vad import regions_within
 
 
 def _transcribe(
-    settings: Settings, audio: np.ndarray, offset: float, on_progress: Callable[[float], None]
+    settings: Settings,
+    audio: np.ndarray,
+    offset: float,
+    on_progress: Callable[[float], None],
+    speech: list[tuple[float, float]],
 ) -> tuple[list[Segment], str]:
     """Run the configured provider (faster-whisper here, or the OpenAI transcription API); record the
-    outcome in the shared circuit breaker and map failures to retryable or non-retryable errors."""
+    outcome in the shared circuit breaker and map failures to retryable or non-retryable errors.
+    `speech`: the session's VAD regions in this window, so faster-whisper does not run Silero again."""
     try:
         if settings.asr_provider == "openai":
             result = OpenAITranscriber(settings).transcribe(audio, offset=offset, on_progress=on_progress)
         else:
             result = get_transcriber(AsrConfig.from_settings(settings)).transcribe(
-                audio, offset=offset, on_progress=on_progress
+                audio, offset=offset, on_progress=on_progress, speech=speech
             )
     except CancelledError:
         raise
@@ -66,7 +72,8 @@ def transcribe_window(req: m.WindowRequest) -> m.WindowResult:
         with Heartbeater(window=req.index, checkpoint=ref, audio_s=audio_s) as heartbeat:
             heartbeat(0.0)
             audio = load_wav16k(store.path(req.audio_ref), req.start, req.end)
-            segments, language = _transcribe(get_settings(), audio, req.start, heartbeat)
+            speech = regions_within(store.read_json(req.vad_ref)["regions"], req.start, req.end)
+            segments, language = _transcribe(get_settings(), audio, req.start, heartbeat, speech)
     except CancelledError:
         log.info("stage cancelled", extra={"stage": "transcribe_window", "session_id": req.session_id,
                                            "window": req.index})  # fmt: skip
