@@ -1,6 +1,6 @@
 """Who-said-what quality over a corpus with truth: WER, DER, word-speaker and role accuracy.
 
-    python -m bench.quality CORPUS_DIR [--out report.md] [--diarizer baseline|embedded]
+    python -m bench.quality CORPUS_DIR [--out report.md] [--diarizer baseline|embedded|oracle]
                                        [--files d01,d03] [--cache DIR]
 
 Runs the functions the activities call: to_wav16k → speech_regions → plan_windows → Transcriber per
@@ -8,6 +8,10 @@ window → stitch → Diarizer → attribute (merge + talk time + assign_roles).
 `<id>.json` scripts (synthetic sessions, whole file scored) and RTTM files for the others (the real
 AMI excerpts, scored on 0–30 s only). `--cache` keeps converted audio, VAD and ASR output between
 runs (ASR seconds shown are then those of the run that filled the cache).
+
+`--diarizer oracle` hands the merge the reference turns instead of a diarizer's: the best DER on
+transcript segments that attributing these ASR words can reach (words the ASR missed or mistimed
+stay errors).
 """
 
 from __future__ import annotations
@@ -117,7 +121,7 @@ class Pipeline:
             from therapybridge.speech.speaker_embedding import SpeakerEncoder
 
             self.encoder = SpeakerEncoder("cpu")
-        else:
+        elif diarizer == "embedded":
             from therapybridge.speech.diarizer import get_diarizer
 
             self.diarizer = get_diarizer(self.settings)
@@ -157,7 +161,7 @@ class Pipeline:
         }))
         return wav, [tuple(r) for r in regions], segments, seconds
 
-    def run(self, audio: Path, work: Path) -> PipelineOutput:
+    def run(self, audio: Path, work: Path, truth: list[RefTurn] | None = None) -> PipelineOutput:
         from therapybridge.domain.merge import split_by_speaker, talk_time
         from therapybridge.domain.roles import assign_roles
         from therapybridge.domain.transcript import attribute
@@ -176,7 +180,10 @@ class Pipeline:
             merged = [s.model_copy(update={"role": role_of.get(s.speaker)}) for s in voted]
             turns = [SpeakerTurn(start=s.start, end=s.end, speaker=s.speaker) for s in merged if s.end > s.start]
         else:
-            turns = self.diarizer.diarize(wav, regions)
+            if self.kind == "oracle":
+                turns = [SpeakerTurn(start=a, end=b, speaker=spk) for a, b, spk in truth or []]
+            else:
+                turns = self.diarizer.diarize(wav, regions)
             seconds["diarize_s"] = time.perf_counter() - t
             t = time.perf_counter()
             merged, speakers = attribute(segments, turns)
@@ -209,7 +216,7 @@ def score(ref: Reference, out: PipelineOutput) -> FileResult:
 def evaluate(recordings: list[Recording], pipeline: Pipeline, work: Path) -> list[FileResult]:
     results = []
     for rec in recordings:
-        res = score(rec.ref, pipeline.run(rec.audio, work))
+        res = score(rec.ref, pipeline.run(rec.audio, work, rec.ref.turns))
         results.append(res)
         print(format_row(res), file=sys.stderr, flush=True)
     return results
@@ -270,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m bench.quality", description=__doc__.split("\n")[0])
     ap.add_argument("corpus", type=Path)
     ap.add_argument("--out", type=Path, help="also write the markdown report here")
-    ap.add_argument("--diarizer", choices=("embedded", "baseline"), default="embedded")
+    ap.add_argument("--diarizer", choices=("embedded", "baseline", "oracle"), default="embedded")
     ap.add_argument("--files", help="comma-separated recording ids (default: all with truth)")
     ap.add_argument("--cache", type=Path, help="keep converted audio, VAD and ASR output here between runs")
     args = ap.parse_args(argv)

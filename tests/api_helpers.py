@@ -9,6 +9,7 @@ import json
 import subprocess
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -145,6 +146,26 @@ class SseEvent:
     data: dict[str, Any]
 
 
+COMMENT = ":comment"  # the event name sse_events gives a comment line (a keep-alive)
+
+
+async def sse_events(lines: AsyncIterator[str]) -> AsyncIterator[SseEvent]:
+    """The events of a text/event-stream, in order; each comment line as an event named COMMENT."""
+    event, eid, data = "message", None, ""
+    async for line in lines:
+        if line.startswith(":"):
+            yield SseEvent(COMMENT, None, {})
+        elif line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("id:"):
+            eid = line[3:].strip()
+        elif line.startswith("data:"):
+            data += line[5:].strip()
+        elif line == "" and data:
+            yield SseEvent(event, eid, json.loads(data))
+            event, eid, data = "message", None, ""
+
+
 async def watch_sse(
     api: Api,
     session_id: str,
@@ -161,19 +182,11 @@ async def watch_sse(
         async with c.stream("GET", url, headers=headers or {}, params=params or {}) as r:
             if r.status_code != 200:
                 return r.status_code, [], 0
-            event, eid, data = "message", None, ""
-            async for line in r.aiter_lines():
-                if line.startswith(":"):
+            async for ev in sse_events(r.aiter_lines()):
+                if ev.event == COMMENT:
                     comments += 1
-                elif line.startswith("event:"):
-                    event = line[6:].strip()
-                elif line.startswith("id:"):
-                    eid = line[3:].strip()
-                elif line.startswith("data:"):
-                    data += line[5:].strip()
-                elif line == "" and data:
-                    events.append(SseEvent(event, eid, json.loads(data)))
-                    event, eid, data = "message", None, ""
+                else:
+                    events.append(ev)
             return r.status_code, events, comments
 
 

@@ -34,6 +34,7 @@ from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError, CancelledError, WorkflowAlreadyStartedError
 
+from tests.api_helpers import COMMENT, sse_events
 from tests.conftest import Stack
 from tests.fault_harness import (
     FakeOpenAI,
@@ -519,20 +520,13 @@ async def _follow_sse(url: str, token: str, deadline: float) -> list[tuple[str |
                 connections.append((last_id, []))
                 if r.status_code == 204:  # resumed after the final event: nothing more will come
                     return connections
-                event, eid, data = "message", "", ""
-                async for line in r.aiter_lines():
-                    if line.startswith("event:"):
-                        event = line[6:].strip()
-                    elif line.startswith("id:"):
-                        eid = line[3:].strip()
-                    elif line.startswith("data:"):
-                        data += line[5:].strip()
-                    elif line == "" and data:
-                        connections[-1][1].append((event, eid, json.loads(data)))
-                        last_id = eid
-                        if event in ("complete", "failed"):
-                            return connections
-                        event, eid, data = "message", "", ""
+                async for ev in sse_events(r.aiter_lines()):
+                    if ev.event == COMMENT:
+                        continue
+                    connections[-1][1].append((ev.event, ev.id or "", ev.data))
+                    last_id = ev.id or ""
+                    if ev.event in ("complete", "failed"):
+                        return connections
         await asyncio.sleep(0.5)
     raise TimeoutError(f"SSE client saw no final event: {connections[-1:]}")
 

@@ -80,8 +80,8 @@ class Settings(BaseSettings):
     )
     asr_batch_size: int = Field(
         default=0,
-        description="> 1: faster-whisper's batched pipeline with this batch size (meant for GPUs: on CPU it lost "
-        "whole chunks of speech in our benchmark, docs/performance.md). 0: sequential decoding.",
+        description="> 1: faster-whisper's batched pipeline with this batch size (meant for GPUs; it runs its own "
+        "VAD instead of the stored regions). 0: sequential decoding, what docs/performance.md measures.",
     )
     diarizer: Literal["embedded", "pyannote"] = Field(default="embedded")
     pyannote_checkpoint: str = Field(
