@@ -9,7 +9,9 @@ demo: setup
 	mkdir -p out
 	.venv/bin/therapybridge process samples/session-sample.flac --json out/demo-session.json
 
-test: setup
+# The tests also cover the optional pyannote.audio backend, so they install its extra.
+test:
+	scripts/setup.sh gpu,dev,pyannote
 	.venv/bin/python -m pytest -ra
 
 lint: setup

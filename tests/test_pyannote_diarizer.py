@@ -103,6 +103,12 @@ def test_turns_from_a_local_pipeline(tiny: tuple[PyannoteDiarizer, Path]) -> Non
     assert progress[-1] == 1.0 and progress == sorted(progress) and len(progress) > 3
 
 
+def test_no_telemetry_leaves_the_host(tiny: tuple[PyannoteDiarizer, Path]) -> None:
+    """pyannote.audio 4 reports usage to otel.pyannote.ai by default; the adapter turns that off."""
+    metrics = pytest.importorskip("pyannote.audio.telemetry.metrics")
+    assert os.environ["PYANNOTE_METRICS_ENABLED"] == "false" and not metrics.is_metrics_enabled()
+
+
 def test_hints_and_no_speech(tiny: tuple[PyannoteDiarizer, Path]) -> None:
     diarizer, audio = tiny
     assert len({t.speaker for t in diarizer.diarize(audio, [(0.0, 12.0)], max_speakers=1)}) <= 1

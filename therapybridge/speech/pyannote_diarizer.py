@@ -11,6 +11,7 @@ design); the embedded diarizer is the one that reads long sessions block by bloc
 from __future__ import annotations
 
 import inspect
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,9 @@ def _config_path(checkpoint: str) -> str | Path:
 
 class PyannoteDiarizer:
     def __init__(self, settings: Settings, device: str = "cpu") -> None:
+        # pyannote.audio 4 sends usage telemetry to otel.pyannote.ai unless told not to (it reads this
+        # variable at every pipeline run): a self-hosted, often offline clinical system makes no such calls.
+        os.environ["PYANNOTE_METRICS_ENABLED"] = "false"
         try:
             import torch
             from pyannote.audio import Pipeline
