@@ -12,6 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from tests.api_helpers import Account, Api, upload, wait_status, watch_sse, watch_ws, ws_close_code
 from tests.conftest import Stack
 from tests.harness import CORPUS
+from therapybridge import messages as m
 from therapybridge.db import SessionRecord, session_scope
 from therapybridge.temporal import workflow_id
 
@@ -44,8 +45,20 @@ async def _run_ids(stack: Stack, sid: str) -> list[str]:
     return [wf.run_id async for wf in stack.client.list_workflows(f"WorkflowId = '{workflow_id(sid)}'")]
 
 
+async def _run_inputs(stack: Stack, sid: str) -> list[m.SessionInput]:
+    """The SessionInput every run of the session started with (decoded through the codec)."""
+    inputs = []
+    for run_id in await _run_ids(stack, sid):
+        history = await stack.client.get_workflow_handle(workflow_id(sid), run_id=run_id).fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        first, *_ = await stack.client.data_converter.decode(started.input.payloads, [m.SessionInput, dict])
+        inputs.append(first)
+    return inputs
+
+
 async def test_cancel_mid_run_then_retry_to_processed(api: Api, therapist: Account, stack: Stack) -> None:
-    sid = (await upload(api, therapist, LONG)).json()["id"]
+    hint = {"patient_id": therapist.patient_id, "num_speakers": "2"}
+    sid = (await upload(api, therapist, LONG, data=hint)).json()["id"]
     watcher = asyncio.create_task(watch_ws(api, sid, therapist.token))
     await _wait_running(api, therapist, sid, {"preprocessing", "transcribing", "diarizing"})
     async with api.client(therapist.token) as c:
@@ -69,6 +82,7 @@ async def test_cancel_mid_run_then_retry_to_processed(api: Api, therapist: Accou
         doc = (await c.get(f"/api/sessions/{sid}")).json()
         assert doc["status"] == "processed" and doc["transcript_segments"]
         assert len(await _run_ids(stack, sid)) == 2
+        assert [i.num_speakers for i in await _run_inputs(stack, sid)] == [2, 2]  # the retry kept the hint
         assert (await c.post(f"/api/sessions/{sid}/retry")).status_code == 409  # processed: nothing to retry
 
 

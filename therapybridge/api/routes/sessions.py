@@ -152,12 +152,12 @@ def _parse_fields(fields: dict[str, str]) -> tuple[str, str | None, int | None]:
     return patient_id, session_date, num_speakers
 
 
-def session_input(row: SessionRecord, num_speakers: int | None = None) -> m.SessionInput:
+def session_input(row: SessionRecord) -> m.SessionInput:
     return m.SessionInput(
         session_id=row.id,
         upload_ref=row.upload_ref or "",
         audio_filename=row.audio_filename,
-        num_speakers=num_speakers,
+        num_speakers=row.num_speakers,
         patient_id=row.patient_id,
         therapist_id=row.therapist_id,
     )
@@ -257,6 +257,7 @@ async def upload_session(
             upload_ref=key,
             idempotency_key=idempotency_key,
             session_date=session_date,
+            num_speakers=num_speakers,
         )
         db.add(row)
         try:
@@ -270,7 +271,7 @@ async def upload_session(
                 raise
             return _replay(response, existing)
         try:
-            await start_session(temporal, settings, session_input(row, num_speakers))
+            await start_session(temporal, settings, session_input(row))
         except Exception as exc:
             log.error("workflow start failed", extra={"session_id": session_id, "error_type": type(exc).__name__})
             raise _error(status.HTTP_503_SERVICE_UNAVAILABLE, "could not start processing; try again") from None
