@@ -299,8 +299,32 @@ async def test_clinician_journey(api: Api, account: Account, browser: WebDriver,
     assert d.find_elements(By.CSS_SELECTOR, "#notes-topics .chip"), "no topics shown"
     shot(d, shots, "07-session-notes")
     find(d, '[data-tab="clinical"]').click()
-    find(d, "#clinical-output .prose, #clinical-output .clinical-note, #clinical-unavailable")
+    wait(d, lambda d: "S — Subjective" in find(d, "#clinical-output").text, 30, "no SOAP note")
+    d.find_element(By.CSS_SELECTOR, '.clinical-head [data-format="dap"]').click()
+    wait(d, lambda d: "D — Data" in find(d, "#clinical-output").text, 30, "no DAP note")
+    dap = d.find_element(By.CSS_SELECTOR, '.clinical-head [data-format="dap"]')
+    assert dap.get_attribute("aria-checked") == "true"
     shot(d, shots, "08-session-clinical-note")
+
+    # Swap the two speakers' roles (saved on the server), then swap back.
+    find(d, '[data-tab="transcript"]').click()
+
+    def roles() -> dict[str, str]:
+        rows = d.find_elements(By.CSS_SELECTOR, "#speakers li.speaker")
+        return {r.get_attribute("data-label") or "": r.text for r in rows}
+
+    async def saved_roles() -> dict[str, str]:
+        async with api.client(account.token) as c:
+            return {s["label"]: s["role"] for s in (await c.get(f"/api/sessions/{session_id}")).json()["speakers"]}
+
+    before, roles_before = roles(), await saved_roles()
+    find(d, "#speakers-swap").click()
+    wait(d, lambda d: roles() != before, 30, "roles did not change on screen")
+    swapped = await saved_roles()
+    assert sorted(swapped.values()) == ["client", "therapist"] and swapped != roles_before
+    shot(d, shots, "08b-session-roles-swapped")
+    find(d, "#speakers-swap").click()
+    wait(d, lambda d: roles() == before, 30, "roles did not swap back")
 
     # Export SRT.
     find(d, '[data-tab="transcript"]').click()
