@@ -231,6 +231,7 @@ def test_temporal_ui_uses_the_api_codec_server(compose: dict[str, Any]) -> None:
     ui = compose["services"]["temporal-ui"]["environment"]
     assert ui["TEMPORAL_CODEC_ENDPOINT"] == "http://localhost:8000/codec"
     assert ui["TEMPORAL_CODEC_PASS_ACCESS_TOKEN"] in ("true", "false")
+    assert ui["TEMPORAL_CODEC_INCLUDE_CREDENTIALS"] == "true"  # it sends the admin's codec cookie
     assert ui["TEMPORAL_ADDRESS"] == "temporal:7233"
     api = compose["services"]["api"]
     # The codec endpoints allow the UI's browser origin (CORS): the published UI port.

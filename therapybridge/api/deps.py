@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Query, Request, status
+from fastapi import Cookie, Depends, HTTPException, Query, Request, status
 from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
@@ -79,6 +79,24 @@ def require_admin(user: CurrentUser) -> User:
 
 
 AdminUser = Annotated[User, Depends(require_admin)]
+
+# The Temporal Web UI calls the codec endpoints from the browser and can send cookies
+# (TEMPORAL_CODEC_INCLUDE_CREDENTIALS) but not a TherapyBridge bearer token: an administrator's sign-in
+# in the web app sets this cookie (HttpOnly, SameSite=Strict, Path=/codec, the access token's lifetime).
+CODEC_COOKIE = "tb_codec"
+
+
+async def get_codec_admin(
+    db: SessionDep,
+    settings: SettingsDep,
+    header_token: Annotated[str | None, Depends(oauth2_scheme)],
+    cookie_token: Annotated[str | None, Cookie(alias=CODEC_COOKIE, include_in_schema=False)] = None,
+) -> User:
+    """An administrator, by bearer header (CLI, scripts) or by the codec cookie (the Temporal UI)."""
+    return require_admin(await user_from_token(db, settings, header_token or cookie_token))
+
+
+CodecAdmin = Annotated[User, Depends(get_codec_admin)]
 
 
 def can_see(user: User, owner_id: str | None) -> bool:

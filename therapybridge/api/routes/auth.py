@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from therapybridge.api.deps import CurrentUser, SessionDep, SettingsDep, unauthorized
+from therapybridge.api.deps import CODEC_COOKIE, CurrentUser, SessionDep, SettingsDep, unauthorized
 from therapybridge.api.models import Message, RefreshRequest, Token, UserPublic
 from therapybridge.api.security import InvalidToken, create_token, decode_token
 from therapybridge.db import User
@@ -23,17 +23,35 @@ def issue_tokens(settings: Settings, user_id: str) -> Token:
     return Token(access_token=access, refresh_token=refresh, expires_in=lifetime)
 
 
+def codec_cookie(request: Request, response: Response, user: User, token: Token) -> None:
+    """An administrator's browser gets the access token as a cookie only the codec endpoints receive
+    (for the Temporal UI); anyone else's browser loses any such cookie left from an earlier sign-in."""
+    if user.role != "admin":
+        response.delete_cookie(CODEC_COOKIE, path="/codec")
+        return
+    response.set_cookie(
+        CODEC_COOKIE, token.access_token, max_age=token.expires_in, path="/codec",
+        httponly=True, samesite="strict", secure=request.url.scheme == "https",
+    )  # fmt: skip
+
+
 @router.post("/token", response_model=Token, responses={401: {"model": Message}})
-async def login(form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep) -> Token:
+async def login(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep, request: Request, response: Response
+) -> Token:
     """Exchange email (the form's `username`) and password for tokens."""
     user = await authenticate(form.username, form.password)
     if user is None:
         raise unauthorized("incorrect email or password")
-    return issue_tokens(settings, user.id)
+    token = issue_tokens(settings, user.id)
+    codec_cookie(request, response, user, token)
+    return token
 
 
 @router.post("/refresh", response_model=Token, responses={401: {"model": Message}})
-async def refresh(body: RefreshRequest, db: SessionDep, settings: SettingsDep) -> Token:
+async def refresh(
+    body: RefreshRequest, db: SessionDep, settings: SettingsDep, request: Request, response: Response
+) -> Token:
     """A new access token (and a new refresh token) for a valid refresh token."""
     try:
         claims = decode_token(settings, body.refresh_token, "refresh")
@@ -42,7 +60,17 @@ async def refresh(body: RefreshRequest, db: SessionDep, settings: SettingsDep) -
     user = await db.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise unauthorized("invalid or expired refresh token")
-    return issue_tokens(settings, user.id)
+    token = issue_tokens(settings, user.id)
+    codec_cookie(request, response, user, token)
+    return token
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses={401: {"model": Message}})
+async def logout(_user: CurrentUser) -> Response:
+    """Sign-out in the web app: removes the codec cookie (access tokens themselves expire on their own)."""
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(CODEC_COOKIE, path="/codec")
+    return response
 
 
 @router.get("/me", response_model=UserPublic, responses={401: {"model": Message}})

@@ -3,8 +3,10 @@ AES-GCM keys as the workers, so operators can read workflow inputs and failures.
 
 Protocol: POST {endpoint}/decode and {endpoint}/encode with {"payloads": [...]} in protobuf JSON
 (base64 metadata and data), answered in the same shape. Decrypted payloads name sessions and
-therapists, across every tenant, so only administrators may call it. CORS for TEMPORAL_UI_ORIGIN
-is added by the app (api.app.PathCORS) for these paths only.
+therapists, across every tenant, so only administrators may call it: with a bearer token (the CLI's
+`--codec-auth`) or the `tb_codec` cookie an administrator's web sign-in sets (the Temporal UI sends it
+with TEMPORAL_CODEC_INCLUDE_CREDENTIALS). CORS for TEMPORAL_UI_ORIGIN, with credentials, is added by
+the app (api.app.PathCORS) for these paths only.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from fastapi.responses import Response
 from google.protobuf import json_format
 from temporalio.api.common.v1 import Payloads
 
-from therapybridge.api.deps import AdminUser, SettingsDep
+from therapybridge.api.deps import CodecAdmin, SettingsDep
 from therapybridge.api.models import Message
 from therapybridge.codec import EncryptionCodec, load_or_create_keys
 
@@ -78,7 +80,7 @@ def _answer(payloads: list) -> Response:  # type: ignore[type-arg]
 
 
 @router.post("/decode", openapi_extra=PAYLOADS_BODY, responses=RESPONSES, response_class=Response)
-async def decode(request: Request, _admin: AdminUser, settings: SettingsDep) -> Response:
+async def decode(request: Request, _admin: CodecAdmin, settings: SettingsDep) -> Response:
     codec = _codec(settings.codec_keys, (settings.data_dir / "codec.key").resolve())
     try:
         decoded = await codec.decode((await _payloads(request)).payloads)
@@ -90,6 +92,6 @@ async def decode(request: Request, _admin: AdminUser, settings: SettingsDep) -> 
 
 
 @router.post("/encode", openapi_extra=PAYLOADS_BODY, responses=RESPONSES, response_class=Response)
-async def encode(request: Request, _admin: AdminUser, settings: SettingsDep) -> Response:
+async def encode(request: Request, _admin: CodecAdmin, settings: SettingsDep) -> Response:
     codec = _codec(settings.codec_keys, (settings.data_dir / "codec.key").resolve())
     return _answer(await codec.encode((await _payloads(request)).payloads))

@@ -61,6 +61,9 @@ export const auth = {
     writeTokens(await resp.json());
   },
   logout() {
+    // The server removes an administrator's codec cookie (the Temporal UI's access to the codec).
+    const tokens = readTokens();
+    if (tokens) fetch("/api/auth/logout", { method: "POST", headers: { Authorization: `Bearer ${tokens.access_token}` } }).catch(() => {});
     writeTokens(null);
   },
   _refreshing: null,
