@@ -82,8 +82,11 @@ async def test_gpu_worker_sigkill_mid_transcription_resumes(stack: Stack, long_8
     """SIGKILL the gpu worker while it transcribes; a new one finishes the session from the window
     checkpoints: the transcript matches an uninterrupted run and at most one window is redone."""
     # One transcription at a time (GPU_WORKER_CONCURRENCY=1): the kill interrupts one window. With N
-    # concurrent transcriptions a crash loses the partial work of up to N windows.
-    async with lane(stack.env, stack.settings, stack.workdir / "logs", gpu_worker_concurrency=1) as ln:
+    # concurrent transcriptions a crash loses the partial work of up to N windows. On one thread a
+    # window takes ~8 s here, so the kill, 2 s into one, cannot miss it and land between two.
+    async with lane(
+        stack.env, stack.settings, stack.workdir / "logs", gpu_worker_concurrency=1, asr_cpu_threads=1
+    ) as ln:
         ref_inp = stack.stage_upload(long_8min)
         await asyncio.wait_for((await ln.start(ref_inp)).result(), SESSION_TIMEOUT_S)
         ref_doc = await stack.document(ref_inp.session_id)
@@ -106,7 +109,7 @@ async def test_gpu_worker_sigkill_mid_transcription_resumes(stack: Stack, long_8
             return sum(1 for a in running if a[0] == m.TRANSCRIBE_WINDOW) == 1
 
         await wait_for(one_window_running_after_a_finished_one, 600, interval=0.5, what="mid-transcription")
-        await asyncio.sleep(5.0)  # let the running window get some way in
+        await asyncio.sleep(2.0)  # let the running window get some way in
         killed_at = time.time()
         ln.kill("gpu")
         ln.start_worker("gpu")
