@@ -27,6 +27,21 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def private_environment(prefix: str) -> Path:
+    """Point this process (and the servers and workers it starts) at a fresh data directory, SQLite
+    and a free port for a private Temporal dev server, so a benchmark never touches an installation."""
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    os.environ.update(
+        {
+            "THERAPYBRIDGE_DATA_DIR": str(tmp),
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
+            "DATABASE_URL": "",
+            "LOG_LEVEL": "WARNING",
+        }
+    )
+    return tmp
+
+
 async def pipeline_run(audio: Path) -> tuple[float, dict[str, float], float]:
     from therapybridge import db
     from therapybridge import messages as m
@@ -86,15 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("audio", type=Path)
     args = ap.parse_args(argv)
-    tmp = Path(tempfile.mkdtemp(prefix="tb-bench-"))
-    os.environ.update(
-        {
-            "THERAPYBRIDGE_DATA_DIR": str(tmp),
-            "TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
-            "DATABASE_URL": "",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    tmp = private_environment("tb-bench-")
     try:
         wall, timings, duration = asyncio.run(pipeline_run(args.audio.resolve()))
         fw_s, _, _ = plain_faster_whisper(args.audio.resolve())

@@ -41,19 +41,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from bench.corpus_concat import CORPUS, build_session
-from bench.stages import _free_port, plain_faster_whisper
+from bench.stages import plain_faster_whisper, private_environment
+from therapybridge.speech.asr import cpu_count
 
 SHORT_RECORDING = CORPUS / "real" / "jfk.flac"
 SCALE_OUT_ENV = {"ASR_CPU_THREADS": "1", "GPU_WORKER_CONCURRENCY": "1"}
 
 
 # ---------------------------------------------------------------------------------------- machine
-def cores() -> int:
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def pytest_runs() -> int:
     """Running test sessions (a pytest program, not e.g. a server whose data path says pytest)."""
     import psutil
@@ -110,7 +108,7 @@ def score(truth: Truth, text: str, turns: list[tuple[float, float, str]] | None)
 # ---------------------------------------------------------------------------------------- (a)
 def run_plain(audio: Path, truth: Truth) -> dict[str, Any]:
     """faster-whisper alone on the file: the same model and decoding options, every core."""
-    threads = cores()
+    threads = cpu_count()
     load = load_line()
     c0 = cpu_seconds()
     wall, _, text = plain_faster_whisper(audio, threads)
@@ -123,18 +121,12 @@ def env_overrides(values: dict[str, str]) -> Iterator[None]:
     """Settings for this process only while (b) runs (get_settings is cached: clear it around)."""
     from therapybridge.settings import get_settings
 
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    with patch.dict(os.environ, values):
         get_settings.cache_clear()
+        try:
+            yield
+        finally:
+            get_settings.cache_clear()
 
 
 async def run_sequential(audio: Path, truth: Truth) -> dict[str, Any]:
@@ -155,7 +147,7 @@ async def run_sequential(audio: Path, truth: Truth) -> dict[str, Any]:
 
     # One window at a time on every core; the diarizer as in a gpu worker (the speaker encoder caps
     # torch at half the cores on CPU anyway).
-    with env_overrides({"ASR_CPU_THREADS": str(cores()), "GPU_WORKER_CONCURRENCY": "1"}):
+    with env_overrides({"ASR_CPU_THREADS": str(cpu_count()), "GPU_WORKER_CONCURRENCY": "1"}):
         settings = get_settings()
         await db.init_db()  # activities record provider health (circuit breakers) there
         plan = thread_plan(settings)
@@ -613,20 +605,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, help="also write the figures here")
     args = ap.parse_args(argv)
 
-    tmp = Path(tempfile.mkdtemp(prefix="tb-throughput-"))
-    os.environ.update(
-        {
-            "THERAPYBRIDGE_DATA_DIR": str(tmp),
-            "TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
-            "DATABASE_URL": "",
-            "LOG_LEVEL": "WARNING",
-        }
-    )
+    tmp = private_environment("tb-throughput-")
     session = build_session(args.minutes, args.audio_cache)
     truth = load_truth(session.truth)
     print(
         f"session {session.audio.name}: {session.duration:.1f} s from {len(session.pieces)} corpus sessions; "
-        f"{cores()} cores; {time.strftime('%Y-%m-%d %H:%M:%S')}; {load_line()}",
+        f"{cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M:%S')}; {load_line()}",
         flush=True,
     )
     try:

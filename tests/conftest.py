@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest.mock import patch
 
 import pytest
 import pytest_asyncio
@@ -95,16 +96,10 @@ def test_env(workdir: Path, services: tuple[TemporalDevServer, Postgres]) -> Ite
         "LOG_LEVEL": "INFO",
         "PYTHONUNBUFFERED": "1",
     }
-    saved = {k: os.environ.get(k) for k in overrides}
-    os.environ.update(overrides)
-    get_settings.cache_clear()
-    db.get_engine.cache_clear()
-    yield {**os.environ}
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with patch.dict(os.environ, overrides):
+        get_settings.cache_clear()
+        db.get_engine.cache_clear()
+        yield {**os.environ}
     get_settings.cache_clear()
     db.get_engine.cache_clear()
 

@@ -409,13 +409,16 @@ async def test_cancel_mid_transcription(stack: Stack, long_8min: Path) -> None:
         async def stopped() -> list[dict[str, Any]]:
             return [r for r in gpu_records_after_cancel() if r.get("msg") == "stage cancelled"]
 
+        def gpu_trail() -> list[tuple[str, str, str | None, int | None]]:
+            """The session's gpu log, for a failure message: what ran, ended or was cancelled when."""
+            return [(r["ts"][11:23], r["msg"], r.get("stage"), r.get("window")) for r in ln.records("gpu")
+                    if r.get("session_id") == inp.session_id]  # fmt: skip
+
         try:
             cancelled = await wait_for(stopped, interval + 30, what="an activity reporting its cancellation")
         except TimeoutError as exc:
-            trail = [(r["ts"][11:23], r["msg"], r.get("stage"), r.get("window")) for r in ln.records("gpu")
-                     if r.get("session_id") == inp.session_id]  # fmt: skip
             at = datetime.fromtimestamp(cancelled_at, UTC).isoformat()[11:23]
-            raise AssertionError(f"{exc}; cancelled at {at}; gpu trail {trail}") from None
+            raise AssertionError(f"{exc}; cancelled at {at}; gpu trail {gpu_trail()}") from None
         await asyncio.sleep(interval + 2)  # anything still running would show up now
         after = gpu_records_after_cancel()
         delays = [datetime.fromisoformat(r["ts"]).timestamp() - cancelled_at for r in after]
@@ -425,9 +428,7 @@ async def test_cancel_mid_transcription(stack: Stack, long_8min: Path) -> None:
         # Nothing of the session's processing is left: only the upload stays (a retry needs it).
         keys = stack.blobs.session_keys(inp.session_id)
         left = {k: round(stack.blobs.path(k).stat().st_mtime - cancelled_at, 1) for k in keys}  # written when
-        trail = [(r["ts"][11:23], r["msg"], r.get("stage"), r.get("window")) for r in ln.records("gpu")
-                 if r.get("session_id") == inp.session_id]  # fmt: skip
-        assert [k.split("/", 1)[1] for k in keys] == [Path(inp.upload_ref).name], (left, trail)
+        assert [k.split("/", 1)[1] for k in keys] == [Path(inp.upload_ref).name], (left, gpu_trail())
 
 
 # --------------------------------------------------------------------------- the one-machine supervisor
