@@ -76,7 +76,9 @@ def to_transcript(row: dict) -> Conversation:
             continue
         dur = max(1, len(text.split())) * WORD_S
         segs.append(
-            Segment(start=round(t, 2), end=round(t + dur, 2), speaker=ROLE_SPEAKER[u["role"]], role=u["role"], text=text)
+            Segment(
+                start=round(t, 2), end=round(t + dur, 2), speaker=ROLE_SPEAKER[u["role"]], role=u["role"], text=text
+            )
         )
         index.append(u["index"])
         roles.append(u["role"])

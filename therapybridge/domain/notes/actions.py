@@ -1,0 +1,519 @@
+"""Action items: assignments, proposals the client accepts, and the client's own commitments."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from therapybridge.document import ActionItem
+from therapybridge.domain.notes.strategies import _clock, _window
+from therapybridge.domain.notes.text import _rx
+from therapybridge.domain.risk import Sentence
+
+# Where a task starts: the last directive cue of a therapist sentence ("So for this week, how about X").
+_DIRECTIVE = re.compile(
+    r"\b(?:i'd (?:also )?like you to|i would (?:also )?like you to|i want you to|could you(?: also)?|can you(?: also)?"
+    r"|would you be willing to|how about|please|you could(?: also)?|how would you feel about|let's|aim for|try to"
+    r"|remember to|make sure (?:you|to)|for homework,?(?: i'd like you to)?|this week,|to sum up,?)\s+",
+    re.I,
+)
+# A directive only counts when the sentence is about something to do outside the session (not "let's try it now").
+_IN_SESSION = _rx(
+    r"now",
+    r"right now",
+    r"today",
+    r"together",
+    r"tell me",
+    r"with you today",
+    r"look at one",
+    r"go through",
+    r"start by",
+    r"describe",
+    r"remember the structure",
+)
+_HOMEWORK_CUE = _rx(
+    r"this week",
+    r"for homework",
+    r"homework",
+    r"each day",
+    r"every day",
+    r"a day",
+    r"twice",
+    r"next time",
+    r"next week",
+    r"before (?:our|the) next",
+    r"on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)",
+    r"tonight",
+    r"tomorrow",
+    r"at home",
+    r"in the morning",
+    r"evenings?",
+    r"keep",
+    r"log",
+    r"diary",
+    r"record",
+    r"to sum up",
+    r"at least",
+    r"between now and",
+    r"in your phone",
+)
+_COMMIT = re.compile(
+    r"^(?:(?:okay|ok|yes|yeah|and|so|sure|then|good|fine)[,.]?\s+)*(?:maybe\s+)?(?:i'll|i will|i'm going to"
+    r"|i am going to|i can|i could)\s+(?P<rest>.+)$",
+    re.I,
+)
+_MAYBE_DO = re.compile(
+    r"^(?:(?:yes|yeah|okay|ok|and|then|so)[,.]?\s+)*maybe\s+(?P<rest>(?:[a-z]+ing|ask|call|text|go|try|take|look"
+    r"|bring|send|write|use)\b.+)$",
+    re.I,
+)
+_NOT_TASK = _rx(
+    r"how does that sound",
+    r"how did",
+    r"what would",
+    r"what might",
+    r"what could",
+    r"how long",
+    r"do you remember",
+    r"what do you",
+    r"would you be open to",
+    r"would you like to",
+    r"it now",
+    r"how angry",
+    r"how do you feel",
+    r"is that okay",
+    r"what's one thing",
+    r"which",
+    r"tell me",
+    r"keep that in mind",
+    r"talk myself out",
+    r"think less of me",
+    r"end up",
+    r"do that",
+    r"do it",
+    r"try it",
+    r"handle",
+    r"see how it goes",
+    r"we'll talk",
+    r"we'll look",
+    r"we'll go over",
+    r"the one from",
+)
+_IMPERATIVE = re.compile(
+    r"^(?:(?:and|so|also|good|okay|ok|great|right)[,.]?\s+)*(?P<body>(?:keep|continue|write|practi[cs]e|remember to"
+    r"|make sure to|bring|call|text)\b.+)$",
+    re.I,
+)
+_WH_QUESTION = re.compile(
+    r"^(?:(?:and|so|okay|now|then)[,.]?\s+)*(?:what|why|when|where|who|which|how(?! about| would you feel about))\b",
+    re.I,
+)
+_VAGUE = frozenset({"thing", "things", "something", "stuff", "anything"})
+_TASK_VERB = _rx(
+    r"practi[cs]e\w*",
+    r"keep\w*",
+    r"writ\w+",
+    r"wrote",
+    r"rate",
+    r"rating",
+    r"tak\w+",
+    r"try\w*",
+    r"tri\w+",
+    r"call\w*",
+    r"text\w*",
+    r"ride",
+    r"riding",
+    r"hold\w*",
+    r"wait\w*",
+    r"use",
+    r"using",
+    r"look\w*",
+    r"suggest\w*",
+    r"propos\w+",
+    r"bring\w*",
+    r"send\w*",
+    r"stop\w*",
+    r"cut\w*",
+    r"charg\w+",
+    r"get\w*",
+    r"go",
+    r"going",
+    r"save",
+    r"put",
+    r"let",
+    r"tell",
+    r"ask\w*",
+    r"make",
+    r"plan\w*",
+    r"note",
+    r"jot\w*",
+    r"continue",
+    r"complete",
+    r"walk\w*",
+    r"read\w*",
+    r"check\w*",
+    r"add\w*",
+    r"avoid\w*",
+    r"skip\w*",
+    r"limit\w*",
+    r"schedule\w*",
+    r"book\w*",
+    r"see",
+    r"visit\w*",
+    r"attend\w*",
+    r"join\w*",
+    r"fill\w*",
+    r"log\w*",
+    r"track\w*",
+    r"have",
+    r"aim",
+    r"wake",
+    r"record\w*",
+    r"bring\w*",
+    r"share",
+    r"talk",
+    r"do",
+    r"spend",
+    r"join",
+    r"reach",
+)
+_GERUND = {
+    "practicing": "practice",
+    "practising": "practise",
+    "holding": "hold",
+    "keeping": "keep",
+    "writing": "write",
+    "taking": "take",
+    "riding": "ride",
+    "using": "use",
+    "getting": "get",
+    "making": "make",
+    "rating": "rate",
+    "calling": "call",
+    "texting": "text",
+    "trying": "try",
+    "bringing": "bring",
+    "sending": "send",
+    "stopping": "stop",
+    "cutting": "cut",
+    "charging": "charge",
+    "going": "go",
+    "saving": "save",
+    "putting": "put",
+    "telling": "tell",
+    "asking": "ask",
+    "planning": "plan",
+    "noting": "note",
+    "jotting": "jot",
+    "walking": "walk",
+    "reading": "read",
+    "checking": "check",
+    "adding": "add",
+    "avoiding": "avoid",
+    "skipping": "skip",
+    "limiting": "limit",
+    "scheduling": "schedule",
+    "booking": "book",
+    "seeing": "see",
+    "filling": "fill",
+    "logging": "log",
+    "tracking": "track",
+    "suggesting": "suggest",
+    "proposing": "propose",
+    "looking": "look",
+    "waiting": "wait",
+    "continuing": "continue",
+    "completing": "complete",
+    "having": "have",
+    "aiming": "aim",
+    "waking": "wake",
+    "recording": "record",
+    "sharing": "share",
+    "talking": "talk",
+    "doing": "do",
+    "spending": "spend",
+    "joining": "join",
+    "reaching": "reach",
+    "letting": "let",
+}
+_SAFETY = _rx(
+    r"crisis line",
+    r"emergency room",
+    r"emergency",
+    r"911",
+    r"988",
+    r"safety plan",
+    r"hotline",
+    r"feel (?:very )?(?:shaky|unsafe)",
+    r"nearest hospital",
+    r"crisis",
+)
+_REFERRAL = _rx(
+    r"doctor",
+    r"gp",
+    r"physician",
+    r"psychiatrist",
+    r"specialist",
+    r"clinic",
+    r"support group",
+    r"aa",
+    r"alcoholics anonymous",
+    r"refer\w*",
+    r"dietitian",
+    r"appointment",
+)
+_FOLLOWUP = _rx(
+    r"check in with you",
+    r"therapist to",
+    r"call you",
+    r"bring [a-z ]*(?:next (?:time|session)|to (?:our |the )?next)",
+    r"follow up",
+    r"sooner than usual",
+)
+_VERBS_ALT = "|".join(sorted(set(_GERUND) | set(_GERUND.values()), key=len, reverse=True))
+_SPLIT_ITEM = re.compile(
+    rf",\s*(?:and\s+|or\s+)?(?=(?:a|an|the|then|also|and|one|two|three|i'll|i will|{_VERBS_ALT})\b)"
+    rf"|\s+and\s+(?=(?:{_VERBS_ALT})\b)|;\s*",
+    re.I,
+)
+_PURPOSE_TAIL = re.compile(
+    r",?\s+(?:so (?:that )?(?:we|she|he|they|you|it)|just to see|too|(?:right )?now$)\b.*$", re.I
+)
+_CHOICE_Q = _rx(
+    r"which (?:ones?|of these) (?:feel|seem|sound|would you like to try|could you)",
+    r"what's one thing",
+    r"what would (?:a )?first step",
+    r"what could you try",
+    r"what feels (?:most )?doable",
+    r"most doable",
+)
+_ABOUT_Q = re.compile(r"\bwhat about (?:a |the |your )?(?P<x>[a-z ]{3,30}?)\s*\?", re.I)
+_SHOULD_I = re.compile(r"^(?:so |and |but )?(?:should i|so i should|do i need to|i should)\s+(?P<x>.+?)\??$", re.I)
+_YES_START = re.compile(r"^(?:yes|yeah|yep|exactly|right|definitely|please)\b[,.!]?\s*", re.I)
+_FOLLOW_OFFER = re.compile(
+    r"\b(?:could|can|shall|may) i (?P<v>call|text|phone|check in with|see) you(?P<rest>[^?.!]*)", re.I
+)
+_SPECIFICS = re.compile(
+    r"\b(?:on (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)|tonight|tomorrow(?: morning| evening)?"
+    r"|this weekend|every day|each day)\b|\bmy (?P<who>sister|brother|mom|mother|dad|father|partner|wife|husband"
+    r"|friend|son|daughter) (?:could|can|will|would) (?:come|do it|join)\b|\bwith my (?P<with>sister|brother|mom"
+    r"|mother|dad|father|partner|wife|husband|friend|son|daughter)\b",
+    re.I,
+)
+_KIN_MENTION = re.compile(
+    r"\b(?:my|your|the|his|her) (?P<k>partner|husband|wife|boyfriend|girlfriend|boss|manager|sister|brother|mom"
+    r"|mother|dad|father|friend|doctor|roommate|son|daughter)\b",
+    re.I,
+)
+_STOP = frozenset(
+    str.split(
+        "a an the to of and or in on at for with your you my i me it its this that these those be is are was were "
+        "will would can could should do does did have has had so just also some any each very really maybe please "
+        "like then there their them they he she we us our his her"
+    )
+)
+
+
+def _content(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9']+", text.lower()) if w not in _STOP}
+
+
+def _clean_task(text: str) -> str:
+    t = text.strip().strip(",.;:!? ")
+    t = re.sub(r"^(?:(?:and|so|also|then|just|okay|ok|yes|but)[,.]?\s+)+", "", t, flags=re.I)
+    t = re.sub(r"^(?:i'd (?:also )?like you to|try to|please|let's|i'll|i will)\s+", "", t, flags=re.I)
+    t = _PURPOSE_TAIL.sub("", t).strip(",.;:!? ")
+    words = t.split()
+    if words and words[0].lower() in _GERUND:
+        words[0] = _GERUND[words[0].lower()]
+    t = " ".join(words)
+    return t[:1].lower() + t[1:] if not t.startswith("I ") else t
+
+
+def _category(text: str) -> str:
+    n = text.lower()
+    if _SAFETY.search(n):
+        return "safety"
+    if _FOLLOWUP.search(n):
+        return "follow-up"
+    if _REFERRAL.search(n):
+        return "referral"
+    return "homework"
+
+
+def _strip_cues(text: str) -> str:
+    t = text.strip()
+    while (m := _DIRECTIVE.match(t)) is not None and not m.group(0).lower().startswith("aim for"):
+        t = t[m.end() :]
+    return t
+
+
+def _split_tasks(body: str) -> list[str]:
+    """Split "A, B, and C" into single tasks; fragments ("once before the meeting") stay with their task."""
+    out: list[str] = []
+    for p in _SPLIT_ITEM.split(body):
+        if not p or not p.strip(" ,."):
+            continue
+        task = _clean_task(_strip_cues(_clean_task(p)))
+        first = task.split(" ", 1)[0].lower() if task else ""
+        ok_start = bool(_TASK_VERB.fullmatch(first)) or first in ("a", "an", "the", "one", "two", "three")
+        if ok_start and len(_content(task)) >= 2 and not _NOT_TASK.search(task.lower()):
+            out.append(task)
+        elif out and task and not ok_start:
+            out[-1] = f"{out[-1]}, {task}"
+    return out
+
+
+@dataclass
+class _Item:
+    task: str
+    who: str  # therapist | client
+    time: float
+    sentence: int
+
+
+def _recent(marks: list[tuple[int, str]], i: int, span: int = 40) -> str | None:
+    names = [n for j, n in marks if i - span <= j <= i]
+    return names[-1] if names else None
+
+
+def _resolve(task: str, sents: list[Sentence], i: int, marks: list[tuple[int, str]]) -> str:
+    """Make a task stand alone: "practice it" → the strategy in play; "him" → who was last named."""
+    m = re.match(r"(?i)(practi[cs]e|use|try)\b(\s+(?:it|that|this|even|once|twice|every|when|at|in|for)\b|$)", task)
+    strategy = _recent(marks, i)
+    if m and strategy:
+        rest = task[m.end(1) :]
+        rest = re.sub(r"^\s+(?:it|that|this)\b", "", rest)
+        task = f"{m.group(1)} {strategy}{rest}"
+    if re.search(r"\b(?:that|the) number\b", task) and re.search(r"crisis line", _window(sents, [i], 3, 0)):
+        task = re.sub(r"\b(?:that|the) number\b", "the crisis line number", task)
+    if re.search(r"\b(?:him|her)\b", task):
+        for j in range(i, max(-1, i - 20), -1):
+            k = _KIN_MENTION.findall(sents[j].text)
+            if k:
+                task = re.sub(r"\b(him|her)\b", rf"\1 ({k[-1].lower()})", task, count=1)
+                break
+    return task
+
+
+def _specifics(text: str) -> str:
+    """Day, time and companion the client names when agreeing ("My sister could come with me on Sunday")."""
+    bits = []
+    for m in _SPECIFICS.finditer(text):
+        who = m.group("who") or m.group("with")
+        bits.append(f"with {who.lower()}" if who else m.group(0).lower())
+    return ", ".join(dict.fromkeys(bits))
+
+
+def _next_turn(sents: list[Sentence], i: int) -> list[Sentence]:
+    later = [o for o in sents[i + 1 :] if o.turn != sents[i].turn]
+    if not later or later[0].start - sents[i].end > 15.0:
+        return []
+    return [o for o in later if o.turn == later[0].turn]
+
+
+def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None = None) -> list[ActionItem]:
+    """Homework, referrals, safety steps and follow-ups agreed in the session, one task each."""
+    marks = marks or []
+    items: list[_Item] = []
+
+    def add(task: str, who: str, i: int) -> None:
+        task = _resolve(task, sents, i, marks)
+        words = [w for w in re.findall(r"[a-z0-9']+", task.lower()) if w not in _STOP and w not in _VAGUE]
+        if _TASK_VERB.fullmatch(words[0] if words else ""):
+            words = words[1:]
+        if len(words) >= 2:  # "try seven" or "do that" alone is not a task
+            items.append(_Item(task, who, sents[i].start, i))
+
+    for i, s in enumerate(sents):
+        text = s.text.strip()
+        prev = sents[i - 1] if i else None
+        prev_t = prev is not None and prev.role != "client" and prev.turn != s.turn
+        client = s.role == "client" or (s.role is None and bool(_COMMIT.match(text) or _MAYBE_DO.match(text)))
+        if client:
+            m = _COMMIT.match(text) or _MAYBE_DO.match(text)
+            if m:
+                for task in _split_tasks(m.group("rest")):
+                    add(task, "client", i)
+            elif prev_t and prev is not None and _CHOICE_Q.search(prev.norm):
+                for task in _split_tasks(re.sub(r"^(?:maybe|probably)\s+", "", text, flags=re.I)):
+                    add(task, "client", i)
+            elif (
+                prev_t
+                and prev is not None
+                and (q := _ABOUT_Q.search(prev.text))
+                and re.search(r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|\d+)\b", s.norm)
+            ):
+                answer = re.sub(r"^(?:maybe|probably|about)\s+", "", text.strip(" .?!"), flags=re.I)
+                add(f"{q.group('x').strip()} at {answer}", "client", i)
+            continue
+        # Therapist (or unknown) speech.
+        if (f := _FOLLOW_OFFER.search(text)) is not None:
+            add(f"therapist to {f.group('v').lower()} the client{f.group('rest').rstrip()}", "therapist", i)
+            continue
+        q = _SHOULD_I.match(prev.text.strip()) if prev is not None and prev.turn != s.turn else None
+        if q and _YES_START.match(text):
+            # "So I should practise even when I'm fine?" "Yes. Once a day ..." → one task from both turns;
+            # a new directive inside the answer ("..., I'd also like you to keep a log") is handled below.
+            turn = [_YES_START.sub("", o.text).strip(" .") for o in sents[i:] if o.turn == s.turn][:2]
+            answer = turn[0] or (turn[1] if len(turn) > 1 else "")
+            cue = _DIRECTIVE.search(answer)
+            pre, text = (answer[: cue.start()], answer[cue.start() :]) if cue and cue.start() > 0 else (answer, "")
+            pre = pre.strip(" ,.")
+            first = re.sub(r"^please\s+", "", pre, flags=re.I).split(" ", 1)[0].lower()
+            if _TASK_VERB.fullmatch(first or "-"):
+                text, pre = answer, ""  # the answer is itself an instruction ("Yes, please jot down ...")
+            if pre:
+                task = re.sub(r"\bI\b", "you", re.sub(r"\bI'm\b", "you're", q.group("x").strip(" ?.")))
+                add(f"{task}: {pre[:1].lower()}{pre[1:]}", "therapist", i)
+            if not text:
+                continue
+        safety_advice = _SAFETY.search(s.norm) and re.search(r"\b(?:you can|go to|call|text)\b", s.norm)
+        if safety_advice and not s.is_question and not _DIRECTIVE.search(text):
+            # "If X, you can call the crisis line ..." → "call the crisis line ..., if X"
+            m = re.match(
+                r"(?i)^(?:and\s+)?(?P<cond>if\b.+?),\s*(?:you can\s+)?(?P<act>(?:go|call|text|use|contact|reach out"
+                r"|get)\b.+)$",
+                text,
+            )
+            body = f"{m.group('act').rstrip(' .')}, {m.group('cond')}" if m else re.split(r"(?i)\byou can\s+", text)[-1]
+            add(_clean_task(body), "therapist", i)
+            continue
+        if _WH_QUESTION.match(text):
+            continue  # "What could you tell yourself?" asks, it does not assign
+        cues = list(_DIRECTIVE.finditer(text))
+        imp = _IMPERATIVE.match(text)
+        if not cues and not imp:
+            continue
+        body = text[cues[0].start() :] if cues else imp.group("body") if imp else ""
+        if _IN_SESSION.search(body.lower()) and not (_HOMEWORK_CUE.search(s.norm) or _SAFETY.search(s.norm)):
+            continue
+        if cues and cues[0].group(0).lower().startswith("let's") and not _HOMEWORK_CUE.search(body.lower()):
+            continue  # "Let's also try X" introduces something in session
+        tasks = _split_tasks(body)
+        answer = _next_turn(sents, i) if s.is_question else []
+        own = any(_COMMIT.match(o.text.strip()) or _MAYBE_DO.match(o.text.strip()) for o in answer)
+        extra = _specifics(" ".join(o.text for o in answer)) if answer and not own else ""
+        for k, task in enumerate(tasks):
+            add(f"{task} ({extra})" if extra and k == len(tasks) - 1 else task, "therapist", i)
+    return _dedupe_items(items)
+
+
+def _dice(a: set[str], b: set[str]) -> float:
+    return 2 * len(a & b) / (len(a) + len(b)) if a and b else 0.0
+
+
+def _dedupe_items(items: list[_Item]) -> list[ActionItem]:
+    kept: list[tuple[_Item, set[str]]] = []
+    for it in items:
+        c = _content(it.task)
+        dup = next((i for i, (_k, kc) in enumerate(kept) if _dice(c, kc) >= 0.6 or c <= kc), None)
+        if dup is None:
+            kept.append((it, c))
+        elif len(c) > len(kept[dup][1]):
+            kept[dup] = (_Item(it.task, it.who, kept[dup][0].time, kept[dup][0].sentence), c)  # the fuller wording
+    out = []
+    for it, _ in kept:
+        by = "agreed by the client" if it.who == "client" else "suggested by the therapist"
+        out.append(ActionItem(task=it.task, category=_category(it.task), details=f"{by} at {_clock(it.time)}"))
+    return out

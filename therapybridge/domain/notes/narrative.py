@@ -1,0 +1,202 @@
+"""The therapist note, the client summary, session goals and the client's response."""
+
+from __future__ import annotations
+
+import re
+
+from therapybridge.document import ActionItem, Denial, RiskFlag, Strategy
+from therapybridge.domain.notes.actions import _content
+from therapybridge.domain.notes.strategies import CATALOGUE
+from therapybridge.domain.notes.text import _rx
+from therapybridge.domain.notes.topics import _AGREE, _RISK_TOPIC, TOPICS
+from therapybridge.domain.risk import Sentence
+
+_PLAIN_TOPIC = (
+    {label: plain for label, plain, _ in TOPICS}
+    | {v[0]: v[1] for v in _RISK_TOPIC.values()}
+    | {"passive suicidal ideation": "some very painful thoughts"}
+)
+_PLAIN_STRATEGY = {t.name: t.plain for t in CATALOGUE}
+_TYPE_WORDS = {
+    "suicidal_ideation": "suicidal ideation",
+    "self_harm": "self-harm",
+    "harm_to_others": "thoughts of harming others",
+    "substance_use": "risky substance use",
+    "abuse_or_neglect": "abuse or neglect concerns",
+}
+
+
+def _join(items: list[str]) -> str:
+    items = [i for i in items if i]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+def _plain_strategy(s: Strategy) -> str:
+    """The catalogue's plain description; a context-specific name ("anger rating ...") finds its entry too."""
+    if s.name in _PLAIN_STRATEGY:
+        return _PLAIN_STRATEGY[s.name]
+    words = _content(s.name)
+    for tech in CATALOGUE:
+        if tech.namer and s.category == tech.category and words & _content(tech.name):
+            return tech.plain
+    return s.name
+
+
+def _risk_sentence(flags: list[RiskFlag], denials: list[Denial]) -> str:
+    if flags:
+        parts = []
+        for type_ in dict.fromkeys(f.type for f in flags):
+            fs = [f for f in flags if f.type == type_]
+            worst = max(fs, key=lambda f: ("low", "moderate", "high").index(f.severity))
+            desc = worst.rationale.split(";")[0] if worst.rationale else _TYPE_WORDS[type_]
+            parts.append(f"{desc} ({worst.severity}, {len(fs)} statement{'s' if len(fs) > 1 else ''})")
+        text = "Risk: client disclosed " + _join(parts) + "."
+        denied = sorted({_TYPE_WORDS[d.type] for d in denials if d.type not in {f.type for f in flags}})
+        if denied:
+            text += " Client denied " + _join(denied) + "."
+        plan_denied = any(d.type == "suicidal_ideation" and "question" in d.rationale for d in denials)
+        if plan_denied and any(f.type == "suicidal_ideation" for f in flags):
+            text += " Client denied a plan when asked directly."
+        return text + " Review the flagged statements and document the risk assessment."
+    if denials:
+        return (
+            "Risk: no risk indicators identified; client denied "
+            + _join(sorted({_TYPE_WORDS[d.type] for d in denials}))
+            + " when asked."
+        )
+    return "Risk: no risk indicators identified in the transcript."
+
+
+def therapist_note(
+    topics: list[str],
+    mood: str,
+    strategies: list[Strategy],
+    actions: list[ActionItem],
+    flags: list[RiskFlag],
+    denials: list[Denial],
+    analytics: dict[str, float | int | None],
+    response: str,
+) -> str:
+    parts: list[str] = []
+    if mood:
+        parts.append(f"Client presented as {mood}.")
+    if topics:
+        parts.append(f"Session focused on {_join(topics)}.")
+    by_status = {st: [s.name for s in strategies if s.status == st] for st in ("introduced", "practiced", "reviewed")}
+    if by_status["reviewed"]:
+        parts.append(f"Reviewed {_join(by_status['reviewed'])} from previous work.")
+    if by_status["practiced"]:
+        parts.append(f"Practised {_join(by_status['practiced'])} in session.")
+    if by_status["introduced"]:
+        parts.append(f"Therapist introduced {_join(by_status['introduced'])}.")
+    if response:
+        parts.append(response)
+    parts.append(_risk_sentence(flags, denials))
+    hw = [a.task for a in actions if a.category == "homework"]
+    if hw:
+        parts.append(f"Homework: {'; '.join(hw)}.")
+    other = [f"{a.task} ({a.category})" for a in actions if a.category != "homework"]
+    if other:
+        parts.append(f"Plan: {'; '.join(other)}.")
+    share = analytics.get("talk_share_client")
+    if isinstance(share, float):
+        parts.append(f"Client spoke for {round(share * 100)}% of the session.")
+    return " ".join(parts)
+
+
+def patient_summary(
+    topics: list[str], strategies: list[Strategy], actions: list[ActionItem], flags: list[RiskFlag]
+) -> str:
+    """Plain language, second person, no jargon; risk is mentioned gently and with where to get help."""
+    parts = ["Thank you for coming in today."]
+    plain_topics = list(dict.fromkeys(_PLAIN_TOPIC.get(t, t) for t in topics[:4]))
+    if plain_topics:
+        parts.append(f"We talked about {_join(plain_topics)}.")
+    tried = list(dict.fromkeys(_plain_strategy(s) for s in strategies if s.category != "psychoeducation"))[:4]
+    if tried:
+        parts.append(f"Together we looked at {_join(tried)}.")
+    todo = [a.task for a in actions if a.category in ("homework", "referral", "safety")]
+    if todo:
+        parts.append("Before next time, you planned to: " + "; ".join(_second_person(t) for t in todo) + ".")
+    follow = [a.task for a in actions if a.category == "follow-up"]
+    if follow:
+        parts.append("For next time: " + "; ".join(_second_person(t) for t in follow) + ".")
+    types = {f.type for f in flags}
+    if types & {"suicidal_ideation", "self_harm"}:
+        parts.append(
+            "You shared that some things have felt very hard lately, and that took courage. If those feelings "
+            "get stronger, please use your plan, reach out to someone you trust, call or text your local crisis "
+            "line, or go to the nearest emergency room. You don't have to face it alone."
+        )
+    elif types & {"harm_to_others", "abuse_or_neglect"}:
+        parts.append(
+            "Your safety and the safety of the people around you matter. If you ever feel unsafe, "
+            "please contact your local emergency number or a crisis line right away."
+        )
+    elif "substance_use" in types:
+        parts.append("We also talked about drinking or substance use. Small, steady steps count.")
+    parts.append("We'll look at how things went next time.")
+    return " ".join(parts)
+
+
+def _second_person(task: str) -> str:
+    """A task as the client reads it: "therapist to call the client" → "your therapist will call you"."""
+    t = re.sub(r"^therapist to (\w+) the client\b", r"your therapist will \1 you", task)
+    t = re.sub(r"\bmy\b", "your", t)
+    t = re.sub(r"\bI'm\b", "you're", t)
+    return re.sub(r"\bI\b", "you", t)
+
+
+_RESPONSE_POS = _rx(
+    r"calmer",
+    r"helps?",
+    r"helped",
+    r"makes sense",
+    r"manageable",
+    r"less heavy",
+    r"dropped",
+    r"slower",
+    r"good to know",
+    r"doable",
+    r"surprised me",
+    r"sounds good",
+    r"i like that",
+)
+_RESPONSE_DOUBT = _rx(r"skeptical", r"backwards", r"scary", r"weird", r"hard to", r"not sure", r"nervous")
+
+
+def client_response(sents: list[Sentence], strategies: list[Strategy], actions: list[ActionItem]) -> str:
+    client = [s for s in sents if s.role in ("client", None)]
+    pos = sum(1 for s in client if _RESPONSE_POS.search(s.norm))
+    doubt = sum(1 for s in client if _RESPONSE_DOUBT.search(s.norm))
+    agreed = any("client" in a.details for a in actions) or sum(1 for s in client if _AGREE.search(s.norm)) >= 3
+    parts = []
+    if strategies:
+        if pos and doubt:
+            parts.append("Client voiced some hesitation but responded positively to the interventions")
+        elif pos:
+            parts.append("Client responded positively to the interventions")
+        elif doubt:
+            parts.append("Client was hesitant about the interventions")
+        else:
+            parts.append("Client's response to the interventions was not clearly stated")
+    if actions:
+        parts.append("agreed to the plan" if agreed else "the plan was discussed")
+    return (_join(parts) + ".") if parts else ""
+
+
+def session_goals(topics: list[str], strategies: list[Strategy], flags: list[RiskFlag]) -> list[str]:
+    goals = []
+    if any(f.type in ("suicidal_ideation", "self_harm") for f in flags):
+        goals.append("Keep the client safe: assess risk and agree a safety plan")
+    if any(f.type == "substance_use" for f in flags):
+        goals.append("Reduce risky substance use")
+    for t in topics[:3]:
+        if t not in {_RISK_TOPIC[f.type][0] for f in flags} and "suicidal" not in t:
+            goals.append(f"Address {t}")
+    for s in strategies[:3]:
+        if s.category != "psychoeducation":
+            goals.append(f"Build skills: {s.name}")
+    return goals
