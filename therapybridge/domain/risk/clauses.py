@@ -86,7 +86,7 @@ def _negated(s: Sentence, a: int, b: int) -> bool:
     # "it's not that I ...", "I don't think I ...": a negated frame just before the subject
     pre = t[max(0, a - 3) : a]
     return bool(pre) and (
-        pre[-2:] == ["not", "that"]
+        pre[-2:] in (["not", "that"], ["not", "like"])
         or (len(pre) >= 2 and pre[-2] in _NEGATORS and pre[-1] in ("think", "feel", "believe", "say"))
     )
 

@@ -22,13 +22,19 @@ from therapybridge.domain.risk.lexicon import (
     _Q_TOPICS,
     _YES,
     ACCIDENT,
+    AMOUNT_ANSWER,
     CHILD,
+    DRUG_WORDS,
+    MINIMISED,
+    NOT_A_DENIAL,
     QUANTITY,
     SOBER,
+    SUBSTANCE_QUESTION,
     TRIGGERS,
+    YOUR_USE,
 )
-from therapybridge.domain.risk.sentences import Sentence, split_sentences
-from therapybridge.domain.risk.severity import _context_cues, _severity, _substance_cue
+from therapybridge.domain.risk.sentences import Sentence, normalise, split_sentences
+from therapybridge.domain.risk.severity import PLAIN_USE, _context_cues, _severity
 
 
 @dataclass
@@ -74,11 +80,28 @@ def sentence_matches(s: Sentence) -> list[Match]:
     return out
 
 
-def _substance_risk(s: Sentence) -> bool:
-    """A risk cue, and the use is the speaker's own: first person, or an amount ("five or six beers")."""
-    if _substance_cue(s.norm) is None:
-        return False
+def _own_use(s: Sentence) -> bool:
+    """The use is the speaker's own: first person, or an amount ("five or six beers")."""
     return bool(set(s.tokens) & _FIRST_ANY) or bool(QUANTITY.search(s.norm))
+
+
+_ECHO_START = (
+    ("what", "like"),
+    ("like",),
+    ("you", "mean"),
+    ("do", "you", "mean"),
+    ("are", "you", "asking"),
+    ("what", "do"),
+)
+
+
+def _client_question(s: Sentence) -> bool:
+    """A clarifying question ("What, like suicidal?", "You mean drugs?") discloses nothing; a rhetorical one
+    ("What's the point of living?") may."""
+    if not s.is_question or set(s.tokens) & _FIRST_ANY:
+        return False
+    t = tuple(s.tokens)
+    return len(t) <= 3 or any(t[: len(p)] == p for p in _ECHO_START) or "you mean" in s.norm
 
 
 def _question_types(s: Sentence) -> list[RiskType]:
@@ -86,7 +109,10 @@ def _question_types(s: Sentence) -> list[RiskType]:
         return []
     if not set(s.tokens) & {"you", "your", "yourself", "you've", "you're"}:
         return []
-    return [t for t, rx in _Q_TOPICS if rx.search(s.norm)]
+    types: list[RiskType] = [t for t, rx in _Q_TOPICS if rx.search(s.norm)]
+    if SUBSTANCE_QUESTION.search(s.norm):
+        types.append("substance_use")
+    return types
 
 
 def _answer(sentences: list[Sentence], q: Sentence) -> list[Sentence]:
@@ -100,7 +126,13 @@ def _answer(sentences: list[Sentence], q: Sentence) -> list[Sentence]:
     if not later or later[0].start - q.end > 20.0:
         return []
     turn = later[0].turn
-    return [o for o in later if o.turn == turn][:2]
+    answer = [o for o in later if o.turn == turn]
+    if q.speaker != "Unknown" and len(answer) == 1 and _client_question(answer[0]):
+        # "What, like suicidal?" - "Yes." - "No, I would never do that.": the answer is the client's next turn
+        rest = [o for o in later if o.turn > turn + 1 and o.speaker == answer[0].speaker]
+        if rest and rest[0].turn == turn + 2 and rest[0].start - answer[0].end <= 20.0:
+            return [o for o in rest if o.turn == rest[0].turn][:2]
+    return answer[:2]
 
 
 def _quote(answer: list[Sentence]) -> tuple[str, float, float, str]:
@@ -116,7 +148,7 @@ def detect_risks_in_sentences(sentences: list[Sentence]) -> tuple[list[RiskFlag]
     per_sentence: dict[int, dict[RiskType, set[str]]] = {}
     negs: dict[int, set[RiskType]] = {}
     for s in sentences:
-        if not s.tokens or not may_be_client(s):
+        if not s.tokens or not may_be_client(s) or _client_question(s):
             continue
         pos: dict[RiskType, set[str]] = {}
         neg: set[RiskType] = set()
@@ -124,11 +156,14 @@ def detect_risks_in_sentences(sentences: list[Sentence]) -> tuple[list[RiskFlag]
             if m.type == "substance_use" and m.status == "negated" and SOBER.search(s.norm):
                 neg.add(m.type)  # "I haven't had a drink in six months": denies current use
                 continue
-            if m.type == "substance_use" and not _substance_risk(s):
-                continue  # a drink mentioned is not a risk: amount, frequency or harm cues are needed
+            if m.type == "substance_use" and not _own_use(s):
+                continue  # someone's drinking in general, not the client's
+            if m.type == "substance_use" and m.status == "negated" and MINIMISED.search(s.norm):
+                pos.setdefault(m.type, set()).add("minimised")  # "I don't drink that much": use, played down
+                continue
             if m.status == "positive":
                 pos.setdefault(m.type, set()).add(m.kind)
-            elif m.status == "negated":
+            elif m.status == "negated" and not (m.type == "substance_use" and NOT_A_DENIAL.search(s.norm)):
                 neg.add(m.type)
         # Dependents mentioned with a substance-use flag: keep the two apart (substance flag only).
         if pos:
@@ -186,7 +221,9 @@ def detect_risks_in_sentences(sentences: list[Sentence]) -> tuple[list[RiskFlag]
             if any(type_ in negs.get(o.index, set()) for o in turn_sents):
                 continue  # ... or an explicit denial
             quote, a, b, spk = _quote(ans)
-            if _NO.search(first):
+            # "Not really. Maybe one or two drinks at a party.": an amount answers with use, not a denial
+            amount = type_ == "substance_use" and AMOUNT_ANSWER.search(" ".join(o.norm for o in ans))
+            if _NO.search(first) and not amount:
                 denials.append(
                     Denial(
                         type=type_,
@@ -197,21 +234,76 @@ def detect_risks_in_sentences(sentences: list[Sentence]) -> tuple[list[RiskFlag]
                         rationale="answered no to a direct question",
                     )
                 )
-            elif _YES.search(first) and not re.search(r"\b(?:no|not|never)\b", " ".join(first.split()[1:3])):
+            elif amount or (
+                _YES.search(first) and not re.search(r"\b(?:no|not|never)\b", " ".join(first.split()[1:3]))
+            ):
                 flags.append(
                     RiskFlag(
                         type=type_,
-                        severity="moderate",
+                        severity="low" if type_ == "substance_use" else "moderate",
                         quote=quote,
                         start=round(a, 2),
                         end=round(b, 2),
                         speaker=spk,
-                        rationale="answered yes to a direct question about " + type_.replace("_", " "),
+                        rationale=("gave an amount" if amount else "answered yes")
+                        + " to a direct question about "
+                        + type_.replace("_", " "),
                     )
                 )
     flags.sort(key=lambda f: (f.start, f.type))
     denials.sort(key=lambda d: (d.start, d.type))
-    return flags, _dedupe_denials(denials)
+    flags = _substance_flags(flags, any(s.role == "therapist" and YOUR_USE.search(s.norm) for s in sentences))
+    return _strongest(flags), _dedupe_denials(_substance_denials(denials, flags))
+
+
+def _substance_flags(flags: list[RiskFlag], therapist_asks: bool) -> list[RiskFlag]:
+    """Plain mentions of own use ("the hangovers, the money") are shown only when nothing stronger was said
+    about that class (alcohol, drugs). One plain mention of drinking ("a glass of wine at dinner") is not a
+    risk, unless the therapist makes the client's drinking a topic."""
+    subst = [f for f in flags if f.type == "substance_use"]
+    plain = [f for f in subst if f.rationale.startswith(PLAIN_USE)]
+    # Beside a moderate or high statement of the same class, a low one adds nothing for the clinician.
+    plain += [
+        f
+        for f in subst
+        if f.severity == "low"
+        and f not in plain
+        and any(g.severity != "low" and _drug_class(g.quote) == _drug_class(f.quote) for g in subst)
+    ]
+    drop: set[int] = set()
+    for cls in ("alcohol", "drugs"):
+        mine = [f for f in plain if _drug_class(f.quote) == cls]
+        stronger = any(f.type == "substance_use" and f not in plain and _drug_class(f.quote) == cls for f in flags)
+        if stronger or (cls == "alcohol" and len(mine) < 2 and not therapist_asks):
+            drop.update(id(f) for f in mine)
+    return [f for f in flags if id(f) not in drop]
+
+
+def _drug_class(text: str) -> str:
+    return "drugs" if DRUG_WORDS.search(normalise(text)) else "alcohol"
+
+
+def _substance_denials(denials: list[Denial], flags: list[RiskFlag]) -> list[Denial]:
+    """A substance denial stands only where that class (alcohol, drugs) was not flagged: "I don't drink
+    much" beside flagged drinking is not a denial, "no street drugs" beside flagged drinking is."""
+    used = {_drug_class(f.quote) for f in flags if f.type == "substance_use"}
+    return [d for d in denials if d.type != "substance_use" or _drug_class(d.quote) not in used]
+
+
+MAX_FLAGS_PER_TYPE = 5
+
+
+def _strongest(flags: list[RiskFlag]) -> list[RiskFlag]:
+    """At most MAX_FLAGS_PER_TYPE flags of a type (the most severe, then the earliest), in time order.
+
+    A drinking conversation mentions drinking in every other sentence; the clinician needs the few
+    statements that carry the risk, and the transcript keeps the rest."""
+    rank = {"high": 0, "moderate": 1, "low": 2}
+    keep: list[RiskFlag] = []
+    for type_ in dict.fromkeys(f.type for f in flags):
+        of_type = sorted((f for f in flags if f.type == type_), key=lambda f: (rank[f.severity], f.start))
+        keep += of_type[:MAX_FLAGS_PER_TYPE]
+    return sorted(keep, key=lambda f: (f.start, f.type))
 
 
 def _dedupe_denials(denials: Iterable[Denial]) -> list[Denial]:

@@ -47,6 +47,52 @@ _CHILD_HARM_V = (
 )
 
 
+# Alcohol and drug words (the lexicon of the substance_use trigger). Ambiguous words carry their own
+# guards: "got high" but not "got high cholesterol", "pot" but not "a pot of tea", "coke" but not "a diet coke".
+ALCOHOL = (
+    r"(?:drink|drinks|drinking|drank|drunk|beers?|wine|vodka|whiske?y|booze|liquor|alcohol|pints|gin|rum|tequila"
+    r"|(?<!flu )(?<!insulin )(?<!vaccine )(?<!booster )(?<!the )shots|(?<!good )(?<!high )(?<!low )spirits"
+    r"|tipsy|buzzed|hung ?over|hangovers?|(?:got|get|getting|was) (?:wasted|hammered|smashed)"
+    r"|binge(?:s|d|ing)?(?! (?:eat\w*|watch\w*))|six pack|a fifth)"
+)
+DRUGS = (
+    r"(?:weed|cannabis|marijuana|(?:a|smoke|smoking|smoked|roll|rolled|rolling|couple of|few) joints?|blunts?|edibles"
+    r"|(?<!a )(?<!cooking )(?<!flower )(?<!tea )(?<!coffee )pot(?! (?:of|roast|luck|holes?|belly|plants?)\b)"
+    r"|hash(?! browns?)|cocaine|(?<!diet )(?<!a )coke(?! (?:zero|and|or)\b)|crack|meth|methamphetamine|heroin|dope"
+    r"|smack|fentanyl|opioids?|opiates?|oxy|oxys|oxycodone|oxycontin|percocet|percs|vicodin|hydrocodone|morphine"
+    r"|methadone|suboxone|xanax|benzos?|valium|klonopin|ativan|painkillers|molly|mdma|ecstasy|ketamine|lsd"
+    r"|acid tabs?|shrooms|(?:street|recreational|hard|illegal|party) drugs|drugs and alcohol|alcohol and drugs"
+    r"|(?:doing|do|did|does|on|using|use|used|take|took|taking|into|tried|try|sell|selling|sold) drugs)"
+)
+DRUG_USE = (
+    r"(?:(?:get|gets|getting|got|i'm|stay|staying) (?:so )?high(?! (?:cholesterol|blood|school|grades?|marks?"
+    r"|scores?|fever|temperature|sugar|risk|levels?|standards|hopes|expectations)\b)|stoned|shoot(?:ing)? up|shot up"
+    r"|inject(?:s|ed|ing)? (?:heroin|meth|drugs|dope)|iv drugs|snort(?:s|ed|ing)?|lines of coke|overdos(?:e|ed|es|ing)"
+    r"|od'?d|using again|started using|been using|stopped using|quit using|detox(?:ing)?|doing (?:coke|lines)"
+    r"|pop(?:ping)? pills|(?:my|someone else's|a friend's|his|her) (?:pain )?pills(?= (?:to|that|when|more|not))"
+    r"|(?:more|extra|too many) (?:of )?(?:my )?(?:pain )?(?:pills|meds|tablets) than)"
+)
+# A drink that is not alcohol: "drinking water", "a drink of juice".
+NOT_A_SOFT_DRINK = (
+    r"(?! (?:of |some |more |a |a lot of |lots of |plenty of )?(?:coffee|tea|water|juice|fruit juice|soda|pop|milk"
+    r"|energy drinks?|smoothies?"
+    r"|cola|decaf|lemonade|shakes?|sports drinks?|diet coke))"
+)
+
+
+# Dependent adults and the care they need, for neglect by a caregiver.
+_CARED = (
+    r"(?:she|he|mom|dad|grandma|grandpa|my (?:mother|father|mom|mum|dad|grandmother|grandfather|grandma|grandpa"
+    r"|husband|wife|partner|aunt|uncle|brother|sister|patient|client))"
+)
+_GIVE = r"(?:give|get|pick up|fill|refill|bring|giving|getting|picking up)"
+_CARED_POS = r"(?:mom's|dad's|my (?:mother's|father's|mom's|mum's|dad's|grandmother's|grandfather's|husband's|wife's))"
+_CARE = (
+    r"(?:pills|medication|medications|meds|medicine|insulin|prescriptions?|food|meals|dinner|lunch|breakfast|oxygen"
+    r"|water)"
+)
+
+
 @dataclass(frozen=True)
 class Trigger:
     type: RiskType
@@ -221,7 +267,8 @@ TRIGGERS: list[Trigger] = [
         "self_harm",
         "urge",
         r"\b(?P<v>(?:urges?|urged|tempted|temptation|need|wanting|want|wanted|feel like|felt like|craving)"
-        r" to (?:cut|hurt myself|harm myself|burn myself|self harm|cut myself))\b",
+        r" to (?:cut(?= myself| my (?:arms?|wrists?|legs?|skin)| again|$)|hurt myself|harm myself|burn myself"
+        r"|self harm))\b",
     ),
     # ---- harm to others ---------------------------------------------------------------------------
     _t(
@@ -324,17 +371,8 @@ TRIGGERS: list[Trigger] = [
         r"\b(?P<v>(?:keep|kept|been|still) (?:texting|calling|messaging|emailing) (?:him|her"
         r"|them)) (?:[a-z']+ ){0,2}(?:though|after|when) (?:he|she|they) (?:told|asked|said|blocked)",
     ),
-    # ---- substance use (a use phrase; a risk cue is required as well, see _substance_cue) ---------
-    _t(
-        "substance_use",
-        "use",
-        r"\b(?P<v>drink|drinks|drinking|drank|drunk|beers?|wine|vodka|whiske?y|booze|liquor|alcohol|shots|pints"
-        r"|spirits|gin|rum|tequila|weed|cannabis|marijuana|joints|edibles|cocaine|crack|meth|heroin|fentanyl"
-        r"|opioids?|oxy|oxycodone|percocet|xanax|benzos?|painkillers|molly|mdma|ecstasy|ketamine|lsd|shrooms"
-        r"|getting high|get high|got high|stoned|wasted|hammered|using again|started using|been using|doing coke"
-        r"|lines of coke|snorting)\b"
-        r"(?! (?:of )?(?:coffee|tea|water|juice|soda|pop|milk|energy drinks?|smoothies?|cola|coke|decaf|lemonade))",
-    ),
+    # ---- substance use: the client's own alcohol or drug use (tobacco, caffeine and food are not) ----
+    _t("substance_use", "use", rf"\b(?P<v>{ALCOHOL}|{DRUGS}|{DRUG_USE})\b{NOT_A_SOFT_DRINK}"),
     _t(
         "substance_use",
         "use",
@@ -408,6 +446,29 @@ TRIGGERS: list[Trigger] = [
         r"|by himself|by herself|on their own|on his own|on her own|unattended|in the car))\b",
     ),
     _t("abuse_or_neglect", "neglect", r"\b(?P<v>fend(?:ing)? for themselves|home alone)\b"),
+    # A dependent adult (a parent, a partner) left without their medication, food or care by a caregiver.
+    _t(
+        "abuse_or_neglect",
+        "neglect_adult",
+        rf"\b(?P<v>{_CARED} (?:went|goes|go|has gone|had gone|was going|has been going|'s been going|going) without"
+        rf" (?:her|his|their) {_CARE})\b",
+        self_subject=False,
+    ),
+    _t(
+        "abuse_or_neglect",
+        "neglect_adult",
+        rf"\b(?:forgot to|forget to|forgotten to|forgetting to|didn't|couldn't|haven't|hasn't|wasn't able to|stopped)"
+        rf" (?:always )?(?P<v>{_GIVE} (?:her|him|them|{_CARED})(?: [a-z']+)? {_CARE}"
+        rf"|{_GIVE} (?:her|his|their|{_CARED_POS}) {_CARE})\b",
+        builtin_negation=True,
+    ),
+    _t(
+        "abuse_or_neglect",
+        "neglect_adult",
+        rf"\b(?P<v>(?:left|leave|leaving|leaves) (?:her|him|{_CARED}) (?:alone )?(?:in bed|on the floor|in (?:her|his)"
+        rf" own (?:mess|urine|waste)|without (?:food|water|help|her pills|his pills|her medication|his medication)"
+        rf"|alone all day|for days))\b",
+    ),
     _t(
         "abuse_or_neglect",
         "neglect",
@@ -564,6 +625,9 @@ SUBST_MODERATE = _rx(
     r"to cope",
     r"to function",
     r"than (?:prescribed|i'm supposed to|i should)",
+    r"than (?:the|my) doctor (?:said|told me|prescribed|recommended)",
+    r"(?:not|weren't|wasn't) prescribed",
+    r"(?:someone else's|a friend's|my friend's|his|her) (?:pills|prescription|painkillers|oxy)",
     r"to get through (?:the day|the night|work|it)",
     r"can't (?:sleep|relax|function|cope|get through|face) [a-z ]*without",
     r"(?:drinking|using|smoking) again",
@@ -594,7 +658,9 @@ SUBST_HIGH = _rx(
     r"seizures?",
     r"mix(?:ing|ed)? (?:it|them|alcohol|drinks|pills) with",
     r"with my (?:pills|meds|medication)",
-    r"overdose\w*",
+    r"overdos\w*",
+    r"shoot(?:ing)? up",
+    r"shot up",
     r"od'd",
     r"heroin",
     r"fentanyl",
@@ -608,7 +674,29 @@ SUBST_HIGH = _rx(
     r"first thing in the morning",
     r"in the morning",
 )
-SUBST_LOW = _rx(r"a (?:bit|little) more", r"a few more", r"more than usual", r"more often", r"more lately")
+SUBST_LOW = _rx(
+    r"a (?:bit|little) more",
+    r"a few more",
+    r"more than usual",
+    r"more often",
+    r"more lately",
+    r"drunk",
+    r"tipsy",
+    r"buzzed",
+    r"hung ?over",
+    r"hangovers?",
+    r"high",
+    r"stoned",
+    r"a (?:night|day|week)",
+    r"every (?:other )?(?:week|weekend)",
+    r"on (?:the )?weekends",
+    r"(?:two|three|four|a couple of|a few) (?:drinks|beers|glasses)",
+)
+# The therapist treats the client's own drinking or drug use as a topic ("your drinking", "you've been using").
+YOUR_USE = _rx(
+    r"your (?:drinking|alcohol|alcohol use|drug use|use of|using|substance use|weed|marijuana|cannabis)",
+    r"you(?:'ve| have)? (?:been )?(?:drink|drinking|drank|use|using|used|smoke weed|smoking weed)",
+)
 
 HISTORICAL = _rx(
     r"used to",
@@ -763,7 +851,31 @@ _YES = re.compile(
 )
 _NO = re.compile(
     r"^(?:no|nope|nah|never|not really|not at all|no way|nothing like that|definitely not|of course not"
-    r"|absolutely not|not exactly|i haven't|i have not|i don't|i do not)\b"
+    r"|absolutely not|not exactly|i haven't|i have not|i don't|i do not|i've never|i have never|i never"
+    r"|i (?:would|will|could)(?:n't| not| never)|i'd never|i won't|not me)\b"
+)
+# Screening questions about the client's own alcohol or drug use, and answers that give an amount.
+SUBSTANCE_QUESTION = re.compile(
+    r"\b(?:(?:do|did|have|how (?:much|many|often)|when) (?:do |did |would |have )?you (?:ever |usually |typically )?"
+    r"(?:drink|use|used|take|took|smoke (?:weed|pot|marijuana)|get high|have (?:a drink|drinks))"
+    r"|(?:any|use any|using any|take any|do any) (?:drugs|alcohol|street drugs)"
+    r"|how (?:much|many|often)[a-z' ]* (?:drink|drinks|alcohol|beers?|glasses|use|using))\b"
+)
+AMOUNT_ANSWER = re.compile(
+    r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|\d+|a couple|a few|several"
+    r"|a lot|every (?:day|night|weekend)|most (?:days|nights)|(?:once|twice) a|on weekends|at weekends"
+    r"|(?:a|per|each|every) (?:day|night|week|weekend))\b"
+)
+# A negated plan or a condition is not a denial: "I'll just not have a drink", "on the nights when I don't drink".
+NOT_A_DENIAL = re.compile(
+    r"\b(?:i'll|i will|going to|want to|wanted to|try to|trying to|planning|plan to|maybe|probably|could|would"
+    r"|when|whenever|nights|days|if|unless|consider|feel like|appeals)\b"
+)
+DRUG_WORDS = re.compile(rf"\b(?:{DRUGS}|{DRUG_USE})\b")
+# "I don't drink that much": a negated amount is a minimised admission, not a denial.
+MINIMISED = re.compile(
+    r"\b(?:not|n't|never) (?:[a-z']+ ){0,3}?(?:that much|that often|much|a lot|too much|as much|so much|every day"
+    r"|heavily|like (?:that|i used to)|anymore|any more|as often|really|all that)\b"
 )
 
 

@@ -36,6 +36,7 @@ def _substance_cue(flat: str) -> Severity | None:
 
 
 _LEVELS: tuple[Severity, ...] = ("low", "moderate", "high")
+PLAIN_USE = "own use mentioned"
 
 
 def _bump(level: int, by: int = 1) -> int:
@@ -126,14 +127,20 @@ def _severity(type_: RiskType, kinds: set[str], s: Sentence, context: str, has_s
             why.append("described as past")
         return _LEVELS[level], "; ".join(why)
     if type_ == "substance_use":
-        cue = _substance_cue(flat) or "low"
-        why.append(
-            {
-                "high": "dangerous pattern (withdrawal, blackouts, morning use, driving or mixing)",
-                "moderate": "heavy, frequent or escalating use",
-                "low": "increase in use",
-            }[cue]
-        )
+        found = _substance_cue(flat)
+        cue = found or "low"
+        if found is None:
+            why.append(PLAIN_USE)
+        else:
+            why.append(
+                {
+                    "high": "dangerous pattern (injecting, overdose, withdrawal, blackouts, morning use, driving)",
+                    "moderate": "heavy, frequent or escalating use",
+                    "low": "increase in use",
+                }[cue]
+            )
+        if "minimised" in kinds:
+            why.append("use played down")
         if hist:
             why.append("described as past")
             return "low", "; ".join(why)
@@ -156,6 +163,8 @@ def _severity(type_: RiskType, kinds: set[str], s: Sentence, context: str, has_s
         why.append("client afraid of a person at home")
     if "control" in kinds:
         why.append("controlling behaviour")
+    if "neglect_adult" in kinds:
+        why.append("possible neglect of a dependent adult")
     if "neglect" in kinds:
         why.append("possible neglect of a dependent")
     if hist:
