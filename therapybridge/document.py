@@ -61,17 +61,37 @@ class Speaker(BaseModel):
     name: str | None = None  # a display name the clinician may set; never logged
 
 
+class Evidence(BaseModel):
+    """Where a note item comes from: a verbatim stretch of the transcript and who said it."""
+
+    start: float
+    end: float
+    speaker: str
+    quote: str
+
+
 class Strategy(BaseModel):
     name: str
     category: str
     status: Literal["introduced", "practiced", "reviewed"] = "introduced"
     context: str = ""
+    # Added (additive): the kind of intervention (bench/gold/README.md's table) and what shows it was used.
+    key: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)
 
 
 class ActionItem(BaseModel):
     task: str
     category: str  # homework, referral, safety, follow-up
     details: str = ""
+    evidence: list[Evidence] = Field(default_factory=list)  # added (additive)
+
+
+class GroundedText(BaseModel):
+    """A free-text note item (a topic, a session goal) with the transcript passages that support it."""
+
+    text: str
+    evidence: list[Evidence] = Field(default_factory=list)
 
 
 class RiskFlag(BaseModel):
@@ -109,6 +129,12 @@ class ExtractedNotes(BaseModel):
     # Added (additive): what the session worked towards and how the client responded, for GIRP/BIRP.
     session_goals: list[str] = Field(default_factory=list)
     client_response: str = ""
+    # Added (additive), issue 11: every topic, mood statement and goal with its evidence, in the same
+    # order as key_topics / session_goals; the client summary is a draft until a clinician approves it.
+    topic_evidence: list[GroundedText] = Field(default_factory=list)
+    mood_evidence: list[Evidence] = Field(default_factory=list)
+    session_goal_evidence: list[GroundedText] = Field(default_factory=list)
+    patient_summary_status: Literal["draft", "approved"] = "draft"
 
 
 class SessionDocument(BaseModel):

@@ -6,6 +6,7 @@ from therapybridge.document import ExtractedNotes, Segment, Speaker
 from therapybridge.domain.analytics import session_analytics
 from therapybridge.domain.notes.actions import find_action_items
 from therapybridge.domain.notes.narrative import client_response, patient_summary, session_goals, therapist_note
+from therapybridge.domain.notes.skills import find_skills
 from therapybridge.domain.notes.strategies import find_strategies
 from therapybridge.domain.notes.topics import find_mood, find_topics
 from therapybridge.domain.risk import detect_risks_in_sentences, split_sentences
@@ -28,6 +29,7 @@ def extract_notes(segments: list[Segment], speakers: list[Speaker]) -> Extracted
     flags, denials = detect_risks_in_sentences(sents)
     marks: list[tuple[int, str]] = []
     strategies = find_strategies(sents, marks)
+    strategies += find_skills(sents, skip={s.key for s in strategies})
     actions = find_action_items(sents, marks)
     topics = find_topics(sents, flags)
     mood = find_mood(sents)

@@ -8,6 +8,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from therapybridge.document import Strategy
+from therapybridge.domain.notes.skills import evidence
+from therapybridge.domain.notes.skills_lexicon import CATALOGUE_KIND
 from therapybridge.domain.notes.text import _rx
 from therapybridge.domain.risk import Sentence
 
@@ -300,7 +302,8 @@ CATALOGUE: list[Technique] = [
         "gradual exposure",
         "exposure",
         "facing a feared situation step by step",
-        r"exposure",
+        r"(?:gradual|graded|exposure) (?:exposure|therapy|exercises?|hierarchy|ladder|practice)",
+        r"exposure (?:to|with) (?:the |your |that )?(?:fear|feared|situation|trigger|anxiety|panic)",
         r"work (?:our way )?up to (?:that|it)(?: gradually)?",
         r"fear ladder",
         r"fear hierarchy",
@@ -576,6 +579,8 @@ def find_strategies(sents: list[Sentence], marks: list[tuple[int, str]] | None =
         idx = hits.get(tech.key)
         if not idx or any(k in hits for k in tech.superseded_by):
             continue
+        if not any(sents[i].role in ("therapist", None) for i in idx):
+            continue  # only the client named it: "breathing" in passing is not a technique the session used
         # Earlier work when one of the first mentions itself points back ("last week you started the diary");
         # a mention that presents it as new ("I'd like to introduce ...") is never earlier work.
         first = idx[0]
@@ -592,7 +597,16 @@ def find_strategies(sents: list[Sentence], marks: list[tuple[int, str]] | None =
             "practiced": f"from earlier work; practised in session at {when}",
             "reviewed": f"from earlier work; reviewed at {when}",
         }[status] + (f" (raised by the {by})" if by == "client" else "")
-        out.append(Strategy(name=name, category=tech.category, status=status, context=context))
+        out.append(
+            Strategy(
+                name=name,
+                category=tech.category,
+                status=status,
+                context=context,
+                key=CATALOGUE_KIND.get(tech.key, tech.key),
+                evidence=evidence([sents[i] for i in idx]),
+            )
+        )
         if marks is not None and tech.category not in ("psychoeducation", "self-monitoring"):
             marks.extend((i, name) for i in idx)
     if marks is not None:
