@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from therapybridge.document import ActionItem
+from therapybridge.document import ActionItem, Evidence
+from therapybridge.domain.notes.skills import evidence
 from therapybridge.domain.notes.strategies import _clock, _window
 from therapybridge.domain.notes.text import _rx
 from therapybridge.domain.risk import Sentence
@@ -58,14 +59,21 @@ _HOMEWORK_CUE = _rx(
     r"in your phone",
 )
 _COMMIT = re.compile(
-    r"^(?:(?:okay|ok|yes|yeah|and|so|sure|then|good|fine)[,.]?\s+)*(?:maybe\s+)?(?:i'll|i will|i'm going to"
-    r"|i am going to|i can|i could)\s+(?P<rest>.+)$",
+    r"^(?:(?:okay|ok|yes|yeah|and|so|sure|then|good|fine|um|uh|well|alright|all right|i guess|i think|probably"
+    r"|just|honestly|definitely|first|i mean)[,.]?\s+)*(?:maybe\s+)?(?:i'll|i will|i'm going to|i'm gonna|i am going to"
+    r"|i can|i could|i'm willing to|i plan to|i'm planning (?:on|to)|i'll try (?:to )?|i'm going to try (?:to )?)"
+    r"\s+(?P<rest>.+)$",
     re.I,
 )
 _MAYBE_DO = re.compile(
     r"^(?:(?:yes|yeah|okay|ok|and|then|so)[,.]?\s+)*maybe\s+(?P<rest>(?:[a-z]+ing|ask|call|text|go|try|take|look"
     r"|bring|send|write|use)\b.+)$",
     re.I,
+)
+_NOT_ACTION = re.compile(
+    r"^(?:get (?:arrested|into|hurt|sick|in trouble|injured|killed|caught|fired|pregnant|worse|better)"
+    r"|have (?!(?:only|no|one|just|fewer|less|at most|a maximum|nothing|a glass|a drink|two|three)\b)"
+    r"|be |feel |do anything|do to |need |want |end up|lose |die\b|tell my friends-)"
 )
 _NOT_TASK = _rx(
     r"how does that sound",
@@ -290,6 +298,29 @@ _CHOICE_Q = _rx(
 _ABOUT_Q = re.compile(r"\bwhat about (?:a |the |your )?(?P<x>[a-z ]{3,30}?)\s*\?", re.I)
 _SHOULD_I = re.compile(r"^(?:so |and |but )?(?:should i|so i should|do i need to|i should)\s+(?P<x>.+?)\??$", re.I)
 _YES_START = re.compile(r"^(?:yes|yeah|yep|exactly|right|definitely|please)\b[,.!]?\s*", re.I)
+# A therapist directive that assigns by itself; softer ones ("you could", "how about") need the client's yes.
+_STRONG_CUE = re.compile(
+    r"(?i)(?:i'd (?:also )?like you to|i would (?:also )?like you to|i want you to|for homework|remember to"
+    r"|make sure|this week|to sum up|please)"
+)
+_ACCEPT = re.compile(
+    r"^(?:(?:um|uh|well|mm hmm|mm)\s+)*(?:yes|yeah|yep|okay|ok|sure|sounds good|that sounds|that would be|that'd be"
+    r"|i can do that|i can try|i'll try|i will|i'll|all right|alright|for sure|definitely|absolutely|fine|that works"
+    r"|good idea|i could do that|i think so|i guess|maybe i (?:can|could)|i can)\b"
+)
+_DECLINE = re.compile(
+    r"^(?:(?:um|uh|well|mm hmm|mm)\s+)*(?:no|nope|nah|not really|i don't think|i'm not sure|i can't|i won't"
+    r"|i don't want|i'd rather not|that's not)\b"
+)
+# Scheduling the next contact ("see you in two weeks", "come back next week").
+_FOLLOW_UP = re.compile(
+    r"\b(?:(?:see|meet with|meet|talk to|check in with|call) you (?:again )?(?:next|in|on|at)"
+    r" (?:a |two |three |few |the )?"
+    r"(?:week|weeks|month|months|monday|tuesday|wednesday|thursday|friday|appointment|visit|session|checkup)"
+    r"|(?:come|coming) back (?:in|next|for)|(?:getting|get) back together|meet (?:up )?again|(?:our|your|the) next"
+    r" (?:appointment|session|visit)|follow up (?:appointment|visit|in)|(?:schedule|book|set up) (?:a|another|your)"
+    r" (?:follow up|appointment|session|visit))\b"
+)
 _FOLLOW_OFFER = re.compile(
     r"\b(?:could|can|shall|may) i (?P<v>call|text|phone|check in with|see) you(?P<rest>[^?.!]*)", re.I
 )
@@ -370,6 +401,7 @@ class _Item:
     who: str  # therapist | client
     time: float
     sentence: int
+    evidence: list[Evidence] = field(default_factory=list)
 
 
 def _recent(marks: list[tuple[int, str]], i: int, span: int = 40) -> str | None:
@@ -417,13 +449,15 @@ def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None
     marks = marks or []
     items: list[_Item] = []
 
-    def add(task: str, who: str, i: int) -> None:
+    def add(task: str, who: str, i: int, also: list[Sentence] | None = None) -> None:
         task = _resolve(task, sents, i, marks)
         words = [w for w in re.findall(r"[a-z0-9']+", task.lower()) if w not in _STOP and w not in _VAGUE]
         if _TASK_VERB.fullmatch(words[0] if words else ""):
             words = words[1:]
+        if _NOT_ACTION.match(task.lower()):
+            return  # a consequence or a state ("get into a crash", "have a good career"), not a thing to do
         if len(words) >= 2:  # "try seven" or "do that" alone is not a task
-            items.append(_Item(task, who, sents[i].start, i))
+            items.append(_Item(task, who, sents[i].start, i, evidence([sents[i], *(also or [])])))
 
     for i, s in enumerate(sents):
         text = s.text.strip()
@@ -450,6 +484,10 @@ def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None
         # Therapist (or unknown) speech.
         if (f := _FOLLOW_OFFER.search(text)) is not None:
             add(f"therapist to {f.group('v').lower()} the client{f.group('rest').rstrip()}", "therapist", i)
+            continue
+        if s.role != "client" and (f := _FOLLOW_UP.search(s.norm)) and not _declined(_next_turn(sents, i)):
+            tail = " ".join(s.norm[f.end() :].split()[:6])
+            add(f"follow-up: {f.group(0)} {tail}".strip(), "therapist", i, _next_turn(sents, i)[:1])
             continue
         q = _SHOULD_I.match(prev.text.strip()) if prev is not None and prev.turn != s.turn else None
         if q and _YES_START.match(text):
@@ -491,12 +529,24 @@ def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None
         if cues and cues[0].group(0).lower().startswith("let's") and not _HOMEWORK_CUE.search(body.lower()):
             continue  # "Let's also try X" introduces something in session
         tasks = _split_tasks(body)
-        answer = _next_turn(sents, i) if s.is_question else []
+        reply = _next_turn(sents, i)
+        strong = (bool(cues) and _STRONG_CUE.match(cues[0].group(0))) or _HOMEWORK_CUE.search(s.norm)
+        if _declined(reply) or not (strong or _accepted(reply)):
+            continue  # a suggestion the client did not take up ("you could get arrested", "another option is")
+        answer = reply if s.is_question else []
         own = any(_COMMIT.match(o.text.strip()) or _MAYBE_DO.match(o.text.strip()) for o in answer)
         extra = _specifics(" ".join(o.text for o in answer)) if answer and not own else ""
         for k, task in enumerate(tasks):
-            add(f"{task} ({extra})" if extra and k == len(tasks) - 1 else task, "therapist", i)
+            add(f"{task} ({extra})" if extra and k == len(tasks) - 1 else task, "therapist", i, reply[:1])
     return _dedupe_items(items)
+
+
+def _accepted(reply: list[Sentence]) -> bool:
+    return bool(reply) and bool(_ACCEPT.match(reply[0].norm))
+
+
+def _declined(reply: list[Sentence]) -> bool:
+    return bool(reply) and bool(_DECLINE.match(reply[0].norm))
 
 
 def _dice(a: set[str], b: set[str]) -> float:
@@ -511,9 +561,19 @@ def _dedupe_items(items: list[_Item]) -> list[ActionItem]:
         if dup is None:
             kept.append((it, c))
         elif len(c) > len(kept[dup][1]):
-            kept[dup] = (_Item(it.task, it.who, kept[dup][0].time, kept[dup][0].sentence), c)  # the fuller wording
+            kept[dup] = (  # the fuller wording, both passages as evidence
+                _Item(it.task, it.who, kept[dup][0].time, kept[dup][0].sentence, kept[dup][0].evidence + it.evidence),
+                c,
+            )
     out = []
     for it, _ in kept:
         by = "agreed by the client" if it.who == "client" else "suggested by the therapist"
-        out.append(ActionItem(task=it.task, category=_category(it.task), details=f"{by} at {_clock(it.time)}"))
+        out.append(
+            ActionItem(
+                task=it.task,
+                category="follow-up" if it.task.startswith("follow-up: ") else _category(it.task),
+                details=f"{by} at {_clock(it.time)}",
+                evidence=list({(e.start, e.quote): e for e in it.evidence}.values())[:3],
+            )
+        )
     return out
