@@ -137,7 +137,9 @@ def test_patient_summary_is_plain_second_person_and_gentle() -> None:
     assert not [j for j in jargon if j in summary.lower()]
     assert "crisis line" in summary and "emergency room" in summary  # where to get help, said plainly
     # the clinician's note is third person and names the finding
-    assert notes.therapist_notes.startswith("Client presented as")
+    # grounded: no mood is stated without a mood word from the client, and the topic cites the flag's quote
+    assert not notes.therapist_notes.startswith("Client presented as")
+    assert notes.topic_evidence and notes.topic_evidence[0].evidence[0].quote.startswith("Honestly, sometimes")
     assert "suicidal ideation" in notes.therapist_notes and not re.search(r"\byou\b", notes.therapist_notes)
 
 

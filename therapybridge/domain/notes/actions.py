@@ -73,7 +73,7 @@ _MAYBE_DO = re.compile(
 _NOT_ACTION = re.compile(
     r"^(?:get (?:arrested|into|hurt|sick|in trouble|injured|killed|caught|fired|pregnant|worse|better)"
     r"|have (?!(?:only|no|one|just|fewer|less|at most|a maximum|nothing|a glass|a drink|two|three)\b)"
-    r"|be |feel |do anything|do to |need |want |end up|lose |die\b|tell my friends-)"
+    r"|be |feel |do anything|do to |need |want |end up|lose |die\b)"
 )
 _NOT_TASK = _rx(
     r"how does that sound",

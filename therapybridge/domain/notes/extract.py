@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from therapybridge.document import ExtractedNotes, Segment, Speaker
+from therapybridge.document import Evidence, ExtractedNotes, GroundedText, RiskFlag, Segment, Speaker
 from therapybridge.domain.analytics import session_analytics
 from therapybridge.domain.notes.actions import find_action_items
 from therapybridge.domain.notes.narrative import client_response, patient_summary, session_goals, therapist_note
-from therapybridge.domain.notes.skills import find_skills
+from therapybridge.domain.notes.skills import evidence, find_skills
 from therapybridge.domain.notes.strategies import find_strategies
-from therapybridge.domain.notes.topics import find_mood, find_topics
-from therapybridge.domain.risk import detect_risks_in_sentences, split_sentences
+from therapybridge.domain.notes.topics import _RISK_TOPIC, find_mood, find_topics, mood_sentences, topic_sentences
+from therapybridge.domain.risk import Sentence, detect_risks_in_sentences, split_sentences
 
 
 def _with_roles(segments: list[Segment], speakers: list[Speaker]) -> list[Segment]:
@@ -22,8 +22,28 @@ def _with_roles(segments: list[Segment], speakers: list[Speaker]) -> list[Segmen
     ]
 
 
+def _grounded_topics(sents: list[Sentence], labels: list[str], flags: list[RiskFlag]) -> list[GroundedText]:
+    """Each topic with the sentences that show it; a topic named after a risk flag cites the flag's quote."""
+    out = []
+    for label in labels:
+        from_flags = [
+            f
+            for f in flags
+            if _RISK_TOPIC[f.type][0] == label
+            or (label == "alcohol use" and f.type == "substance_use")
+            or (label == "passive suicidal ideation" and f.type == "suicidal_ideation")
+        ]
+        ev = [Evidence(start=f.start, end=f.end, speaker=f.speaker, quote=f.quote) for f in from_flags[:3]]
+        ev = ev or evidence(topic_sentences(sents, label))
+        if ev:
+            out.append(GroundedText(text=label, evidence=ev))
+    return out
+
+
 def extract_notes(segments: list[Segment], speakers: list[Speaker]) -> ExtractedNotes:
-    """The local, deterministic notes for one session, risk flags and analytics included."""
+    """The local, deterministic notes for one session, risk flags and analytics included. Every topic,
+    strategy, action item, mood statement and goal carries the transcript passages it rests on; an item
+    without any is not stated."""
     segments = _with_roles(segments, speakers)
     sents = split_sentences(segments)
     flags, denials = detect_risks_in_sentences(sents)
@@ -31,10 +51,14 @@ def extract_notes(segments: list[Segment], speakers: list[Speaker]) -> Extracted
     strategies = find_strategies(sents, marks)
     strategies += find_skills(sents, skip={s.key for s in strategies})
     actions = find_action_items(sents, marks)
-    topics = find_topics(sents, flags)
-    mood = find_mood(sents)
+    grounded = _grounded_topics(sents, find_topics(sents, flags), flags)
+    topics = [t.text for t in grounded]
+    mood_ev = evidence(mood_sentences(sents, mood := find_mood(sents)))
+    mood = mood if mood_ev else ""
     analytics = session_analytics(segments, speakers, sents)
     response = client_response(sents, strategies, actions)
+    goals = session_goals(grounded, strategies, flags)
+    clients = frozenset(s.speaker for s in segments if s.role == "client")
     return ExtractedNotes(
         key_topics=topics,
         patient_mood=mood,
@@ -42,10 +66,14 @@ def extract_notes(segments: list[Segment], speakers: list[Speaker]) -> Extracted
         action_items=actions,
         risk_flags=flags,
         documented_denials=denials,
-        therapist_notes=therapist_note(topics, mood, strategies, actions, flags, denials, analytics, response),
+        therapist_notes=therapist_note(topics, mood, strategies, actions, flags, denials, analytics, response, clients),
         patient_summary=patient_summary(topics, strategies, actions, flags),
         analytics=analytics,
         provider="local",
-        session_goals=session_goals(topics, strategies, flags),
+        session_goals=[g.text for g in goals],
         client_response=response,
+        topic_evidence=grounded,
+        mood_evidence=mood_ev if mood else [],
+        session_goal_evidence=goals,
+        patient_summary_status="draft",
     )

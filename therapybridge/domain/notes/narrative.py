@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from therapybridge.document import ActionItem, Denial, RiskFlag, Strategy
+from therapybridge.document import ActionItem, Denial, Evidence, GroundedText, RiskFlag, Strategy
 from therapybridge.domain.notes.actions import _content
+from therapybridge.domain.notes.skills_lexicon import SKILLS
 from therapybridge.domain.notes.strategies import CATALOGUE
 from therapybridge.domain.notes.text import _rx
 from therapybridge.domain.notes.topics import _AGREE, _RISK_TOPIC, TOPICS
@@ -16,7 +17,7 @@ _PLAIN_TOPIC = (
     | {v[0]: v[1] for v in _RISK_TOPIC.values()}
     | {"passive suicidal ideation": "some very painful thoughts"}
 )
-_PLAIN_STRATEGY = {t.name: t.plain for t in CATALOGUE}
+_PLAIN_STRATEGY = {t.name: t.plain for t in CATALOGUE} | {s.name: s.plain for s in SKILLS}
 _TYPE_WORDS = {
     "suicidal_ideation": "suicidal ideation",
     "self_harm": "self-harm",
@@ -78,12 +79,15 @@ def therapist_note(
     denials: list[Denial],
     analytics: dict[str, float | int | None],
     response: str,
+    client_speakers: frozenset[str] = frozenset(),
 ) -> str:
     parts: list[str] = []
     if mood:
         parts.append(f"Client presented as {mood}.")
     if topics:
         parts.append(f"Session focused on {_join(topics)}.")
+    skills = [s.name for s in strategies if s.key in SKILL_KEYS]
+    strategies = [s for s in strategies if s.key not in SKILL_KEYS]
     by_status = {st: [s.name for s in strategies if s.status == st] for st in ("introduced", "practiced", "reviewed")}
     if by_status["reviewed"]:
         parts.append(f"Reviewed {_join(by_status['reviewed'])} from previous work.")
@@ -91,8 +95,13 @@ def therapist_note(
         parts.append(f"Practised {_join(by_status['practiced'])} in session.")
     if by_status["introduced"]:
         parts.append(f"Therapist introduced {_join(by_status['introduced'])}.")
+    if skills:
+        parts.append(f"Counselling skills used: {_join(skills)}.")
     if response:
         parts.append(response)
+    own = [e.quote for a in actions for e in a.evidence if e.speaker in client_speakers]
+    if own:
+        parts.append("In the client's words: " + " ".join(f'"{q}"' for q in dict.fromkeys(own[:3])))
     parts.append(_risk_sentence(flags, denials))
     hw = [a.task for a in actions if a.category == "homework"]
     if hw:
@@ -106,24 +115,50 @@ def therapist_note(
     return " ".join(parts)
 
 
+SKILL_KEYS = frozenset(s.key for s in SKILLS)
+# Therapist skills are how the session was run, not something the client took away: not in the summary.
+_NOT_FOR_CLIENT = frozenset(
+    {"reflective_listening", "affirmation", "summary", "asking_permission", "screening_feedback", "information_advice"}
+)
+
+
+def confident_flags(flags: list[RiskFlag]) -> list[RiskFlag]:
+    """Flags certain enough to speak of to the client: suicidal ideation or self-harm at moderate or high
+    severity, harm to others or abuse at high severity. Anything less is for the clinician to raise."""
+    return [
+        f
+        for f in flags
+        if (f.type in ("suicidal_ideation", "self_harm") and f.severity != "low")
+        or (f.type in ("harm_to_others", "abuse_or_neglect") and f.severity == "high")
+    ]
+
+
 def patient_summary(
     topics: list[str], strategies: list[Strategy], actions: list[ActionItem], flags: list[RiskFlag]
 ) -> str:
-    """Plain language, second person, no jargon; risk is mentioned gently and with where to get help."""
+    """Plain language, second person, no jargon, built only from grounded items (each has evidence). A draft
+    for the clinician (ExtractedNotes.patient_summary_status): it says nothing about risk or crisis
+    resources unless a high-confidence flag exists."""
     parts = ["Thank you for coming in today."]
     plain_topics = list(dict.fromkeys(_PLAIN_TOPIC.get(t, t) for t in topics[:4]))
     if plain_topics:
         parts.append(f"We talked about {_join(plain_topics)}.")
-    tried = list(dict.fromkeys(_plain_strategy(s) for s in strategies if s.category != "psychoeducation"))[:4]
+    tried = list(
+        dict.fromkeys(
+            _plain_strategy(s)
+            for s in strategies
+            if s.category != "psychoeducation" and s.key not in _NOT_FOR_CLIENT and s.evidence
+        )
+    )[:4]
     if tried:
         parts.append(f"Together we looked at {_join(tried)}.")
-    todo = [a.task for a in actions if a.category in ("homework", "referral", "safety")]
+    todo = [a.task for a in actions if a.category in ("homework", "referral", "safety") and a.evidence]
     if todo:
         parts.append("Before next time, you planned to: " + "; ".join(_second_person(t) for t in todo) + ".")
-    follow = [a.task for a in actions if a.category == "follow-up"]
+    follow = [a.task for a in actions if a.category == "follow-up" and a.evidence]
     if follow:
-        parts.append("For next time: " + "; ".join(_second_person(t) for t in follow) + ".")
-    types = {f.type for f in flags}
+        parts.append("For next time: " + "; ".join(_second_person(t.removeprefix("follow-up: ")) for t in follow) + ".")
+    types = {f.type for f in confident_flags(flags)}
     if types & {"suicidal_ideation", "self_harm"}:
         parts.append(
             "You shared that some things have felt very hard lately, and that took courage. If those feelings "
@@ -135,9 +170,6 @@ def patient_summary(
             "Your safety and the safety of the people around you matter. If you ever feel unsafe, "
             "please contact your local emergency number or a crisis line right away."
         )
-    elif "substance_use" in types:
-        parts.append("We also talked about drinking or substance use. Small, steady steps count.")
-    parts.append("We'll look at how things went next time.")
     return " ".join(parts)
 
 
@@ -187,16 +219,25 @@ def client_response(sents: list[Sentence], strategies: list[Strategy], actions: 
     return (_join(parts) + ".") if parts else ""
 
 
-def session_goals(topics: list[str], strategies: list[Strategy], flags: list[RiskFlag]) -> list[str]:
-    goals = []
-    if any(f.type in ("suicidal_ideation", "self_harm") for f in flags):
-        goals.append("Keep the client safe: assess risk and agree a safety plan")
-    if any(f.type == "substance_use" for f in flags):
-        goals.append("Reduce risky substance use")
+def session_goals(topics: list[GroundedText], strategies: list[Strategy], flags: list[RiskFlag]) -> list[GroundedText]:
+    """What the session worked towards, each goal with the evidence of the item it comes from."""
+    goals: list[GroundedText] = []
+    safety = [f for f in flags if f.type in ("suicidal_ideation", "self_harm")]
+    if safety:
+        goals.append(
+            GroundedText(text="Keep the client safe: assess risk and agree a safety plan", evidence=_ev(safety))
+        )
+    subst = [f for f in flags if f.type == "substance_use"]
+    if subst:
+        goals.append(GroundedText(text="Reduce risky substance use", evidence=_ev(subst)))
+    risk_labels = {_RISK_TOPIC[f.type][0] for f in flags}
     for t in topics[:3]:
-        if t not in {_RISK_TOPIC[f.type][0] for f in flags} and "suicidal" not in t:
-            goals.append(f"Address {t}")
-    for s in strategies[:3]:
-        if s.category != "psychoeducation":
-            goals.append(f"Build skills: {s.name}")
+        if t.text not in risk_labels and "suicidal" not in t.text and t.evidence:
+            goals.append(GroundedText(text=f"Address {t.text}", evidence=t.evidence))
+    for st in [st for st in strategies if st.key not in _NOT_FOR_CLIENT and st.category != "psychoeducation"][:3]:
+        goals.append(GroundedText(text=f"Build skills: {st.name}", evidence=st.evidence))
     return goals
+
+
+def _ev(flags: list[RiskFlag]) -> list[Evidence]:
+    return [Evidence(start=f.start, end=f.end, speaker=f.speaker, quote=f.quote) for f in flags[:3]]

@@ -33,12 +33,12 @@ TOPICS: list[tuple[str, str, re.Pattern[str]]] = [  # (label, plain words for th
         "worry and anxiety",
         _rx(r"anxious", r"anxiety", r"nervous", r"tense", r"tight", r"on edge", r"pounding", r"scary"),
     ),
-    ("panic attacks", "panic attacks", _rx(r"panic\w*", r"heart (?:started )?racing", r"heart attack")),
+    ("panic attacks", "panic attacks", _rx(r"panic\w*", r"heart (?:started )?racing")),
     ("avoidance", "avoiding difficult situations", _rx(r"avoid\w*", r"instead(?: of)?", r"got off at")),
     (
         "low mood",
         "feeling low",
-        _rx(r"low", r"flat", r"depress\w*", r"sad", r"down", r"empty", r"heavy", r"not great", r"worse"),
+        _rx(r"feel(?:ing)? (?:low|down|flat|empty)", r"been (?:low|down)", r"depress\w*", r"sad", r"low mood"),
     ),
     (
         "social withdrawal",
@@ -72,8 +72,33 @@ TOPICS: list[tuple[str, str, re.Pattern[str]]] = [  # (label, plain words for th
         _rx(r"unseen", r"unappreciated", r"taken for granted", r"only one who notices"),
     ),
     ("alcohol use", "drinking", _rx(r"drink\w*", r"drank", r"beers?", r"wine", r"alcohol", r"hangovers?", r"empties")),
+    ("smoking", "smoking", _rx(r"smok\w*", r"cigarettes?", r"cigs", r"nicotine", r"vap\w+", r"tobacco", r"quit date")),
+    (
+        "drug use",
+        "drug use",
+        _rx(r"weed", r"marijuana", r"cannabis", r"pot", r"meth", r"heroin", r"cocaine", r"drugs", r"pills", r"oxy\w*"),
+    ),
+    ("gambling", "gambling", _rx(r"gambl\w*", r"pokies", r"poker", r"casino", r"betting", r"slots", r"credit cards?")),
+    ("physical activity", "being more active", _rx(r"exercis\w*", r"gym", r"walk(?:ing|s)?", r"active", r"workouts?")),
+    ("weight and diet", "weight and eating", _rx(r"weight", r"diet\w*", r"eating", r"food", r"calories", r"snacks?")),
+    (
+        "medical condition",
+        "your health condition",
+        _rx(r"diabet\w*", r"asthma", r"blood (?:sugar|pressure)", r"insulin", r"inhaler", r"a1c", r"stroke", r"heart"),
+    ),
+    (
+        "medication and treatment",
+        "your medication and treatment",
+        _rx(r"medication", r"medicine", r"prescri\w+", r"vaccin\w*", r"shots?", r"pills", r"dose"),
+    ),
+    (
+        "legal problems",
+        "legal matters",
+        _rx(r"probation", r"court", r"police", r"arrest\w*", r"jail", r"prison", r"charged", r"offen[cs]es?", r"judge"),
+    ),
+    ("school", "school", _rx(r"school", r"class(?:es)?", r"grades", r"teachers?", r"college", r"homework")),
     ("shame", "feelings of shame", _rx(r"ashamed", r"shame", r"guilty", r"guilt")),
-    ("family concerns", "family", _rx(r"kids", r"daughter", r"son", r"family", r"dad", r"the dad")),
+    ("family concerns", "family", _rx(r"kids", r"daughter", r"son", r"family", r"children", r"baby")),
     ("anger", "anger", _rx(r"angry", r"anger", r"mad", r"furious", r"rage", r"yelling", r"snap")),
     (
         "feeling dismissed",
@@ -130,16 +155,11 @@ MOODS: list[tuple[str, re.Pattern[str]]] = [
         "low",
         _rx(
             r"sad",
-            r"down",
-            r"low",
-            r"flat",
-            r"empty",
+            r"feel(?:ing)? (?:down|low|flat|empty)",
             r"hopeless",
             r"lonel\w*",
             r"numb",
-            r"heavy",
             r"not great",
-            r"worse",
             r"letting everyone down",
             r"better off without me",
         ),
@@ -181,6 +201,19 @@ _AGREE = _rx(
     r"i can try",
     r"yes",
 )
+
+
+def topic_sentences(sents: list[Sentence], label: str) -> list[Sentence]:
+    """The sentences that show a topic, the client's first: its evidence."""
+    rx = next((r for lab, _p, r in TOPICS if lab == label), None)
+    hits = [s for s in sents if rx is not None and rx.search(s.norm)]
+    return [s for s in hits if s.role != "therapist"] + [s for s in hits if s.role == "therapist"]
+
+
+def mood_sentences(sents: list[Sentence], mood: str) -> list[Sentence]:
+    """The client sentences behind the mood statement."""
+    rxs = [rx for label, rx in MOODS if label in mood]
+    return [s for s in sents if s.role in ("client", None) and any(rx.search(s.norm) for rx in rxs)]
 
 
 def find_topics(sents: list[Sentence], flags: list[RiskFlag], limit: int = 5) -> list[str]:
