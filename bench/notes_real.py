@@ -34,7 +34,9 @@ from pathlib import Path
 from rapidfuzz import fuzz
 
 from bench.notes import content
+from therapybridge import notes_engine
 from therapybridge.document import ExtractedNotes, Segment, Speaker
+from therapybridge.notes_engine import Provider
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_GOLD = REPO / "bench" / "gold" / "annomi"
@@ -273,20 +275,8 @@ def score(conv: Conversation, notes: ExtractedNotes, gold: dict) -> Score:
 # --------------------------------------------------------------------------------------------------
 
 
-def run_engine(conv: Conversation, provider: str) -> ExtractedNotes:
-    if provider == "local":
-        from therapybridge.domain.notes import extract_notes
-
-        return extract_notes(conv.segments, SPEAKERS)
-    from therapybridge.notes_llm import extract_notes_llm
-    from therapybridge.settings import get_settings
-
-    s = get_settings()
-    return asyncio.run(
-        extract_notes_llm(
-            conv.segments, SPEAKERS, api_key=s.openai_api_key, base_url=s.openai_base_url, model=s.notes_model
-        )
-    )
+def run_engine(conv: Conversation, provider: Provider) -> ExtractedNotes:
+    return asyncio.run(notes_engine.extract(conv.segments, SPEAKERS, provider))
 
 
 def _fmt(x: float | None) -> str:

@@ -1,4 +1,4 @@
-"""Command line: `therapybridge process AUDIO`, plus the service commands.
+"""Command line: `therapybridge process AUDIO`, `therapybridge notes TRANSCRIPT.json`, plus the service commands.
 
 `process` runs one recording through the real workflow: it starts a local Temporal dev server and
 both workers when nothing answers at TEMPORAL_ADDRESS, shows live progress from the workflow's
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import shutil
 import socket
 import sys
@@ -20,14 +21,16 @@ from pathlib import Path
 import uvicorn
 from temporalio.client import Client, WorkflowFailureError
 
-from therapybridge import db
+from therapybridge import db, notes_engine
 from therapybridge import messages as m
 from therapybridge.blobs import BlobStore, upload_key
-from therapybridge.document import SessionDocument
+from therapybridge.document import Evidence, ExtractedNotes, SessionDocument
 from therapybridge.domain.note_formats import render_note
+from therapybridge.notes_engine import Provider
 from therapybridge.settings import get_settings
 from therapybridge.supervisor import Supervisor, queue_has_pollers
 from therapybridge.temporal import connect, query_progress, start_session
+from therapybridge.transcript_input import TranscriptInputError, read_transcript
 
 
 def _bar(p: m.Progress, elapsed: float, width: int = 30) -> str:
@@ -140,29 +143,58 @@ def render_for_terminal(doc: SessionDocument) -> str:
     for seg in doc.transcript_segments:
         who = (seg.role or seg.speaker).capitalize() if seg.role else seg.speaker
         lines.append(f"[{_clock(seg.start)}] {who}: {seg.text}")
-    n = doc.extracted_notes
-    if n:
-        lines += ["", "── Notes ──", ""]
-        if n.risk_flags:
-            lines.append("RISK FLAGS:")
-            lines += [f'  ! {f.type} ({f.severity}) at {_clock(f.start)}: "{f.quote}"' for f in n.risk_flags]
-        if n.documented_denials:
-            lines.append(
-                "Documented denials: " + "; ".join(f"{d.type} at {_clock(d.start)}" for d in n.documented_denials)
-            )
-        lines.append("Topics: " + (", ".join(n.key_topics) or "-"))
-        lines.append(f"Mood: {n.patient_mood or '-'}")
-        if n.strategies:
-            lines.append("Strategies: " + "; ".join(f"{s.name} ({s.status})" for s in n.strategies))
-        if n.action_items:
-            lines.append("Action items: " + "; ".join(a.task for a in n.action_items))
-        if n.therapist_notes:
-            lines += ["", "Therapist notes: " + n.therapist_notes]
-        if n.patient_summary:
-            lines += ["", "Client summary: " + n.patient_summary]
+    if doc.extracted_notes:
+        lines += ["", render_notes(doc.extracted_notes)]
     if doc.timings:
         lines += ["", "Timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in doc.timings.items())]
     return "\n".join(lines)
+
+
+def render_notes(n: ExtractedNotes) -> str:
+    """The notes as a clinician reads them in a terminal, each item with where it was said."""
+    lines = ["── Notes ──", ""]
+    if n.risk_flags:
+        lines.append("RISK FLAGS:")
+        lines += [f'  ! {f.type} ({f.severity}) at {_clock(f.start)}: "{f.quote}"' for f in n.risk_flags]
+    if n.documented_denials:
+        lines.append("Documented denials: " + "; ".join(f"{d.type} at {_clock(d.start)}" for d in n.documented_denials))
+    lines.append("Topics: " + (", ".join(n.key_topics) or "-"))
+    lines.append(f"Mood: {n.patient_mood or '-'}")
+    if n.strategies:
+        lines.append("Strategies: " + "; ".join(f"{s.name} ({s.status}{_at(s.evidence)})" for s in n.strategies))
+    if n.action_items:
+        lines.append("Action items: " + "; ".join(f"{a.task} ({a.category}{_at(a.evidence)})" for a in n.action_items))
+    if n.therapist_notes:
+        lines += ["", "Therapist notes: " + n.therapist_notes]
+    if n.patient_summary:
+        label = "draft for the clinician to review" if n.patient_summary_status == "draft" else "approved"
+        lines += ["", f"Client summary ({label}): " + n.patient_summary]
+    if n.provider_message:
+        lines += ["", f"Notes provider: {n.provider} ({n.provider_message})"]
+    return "\n".join(lines)
+
+
+def _at(evidence: list[Evidence]) -> str:
+    return f", at {_clock(evidence[0].start)}" if evidence else ""
+
+
+def notes_command(src: Path, out: Path | None, provider: Provider | None) -> int:
+    """`therapybridge notes IN.json`: notes for a transcript alone, no audio and no workflow."""
+    try:
+        doc, segments, speakers = read_transcript(src)
+    except TranscriptInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    notes = asyncio.run(notes_engine.extract(segments, speakers, provider))
+    if out is None:
+        print(render_notes(notes))
+        return 0
+    doc["extracted_notes"] = notes.model_dump(mode="json")
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")
+    tmp.replace(out)
+    print(f"wrote {out}")
+    return 0
 
 
 def _clock(t: float) -> str:
@@ -268,6 +300,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--password", default=None, help="the password, or '-' (or nothing) to read it from stdin")
     p.add_argument("--role", choices=["therapist", "admin"], default="therapist")
 
+    p = sub.add_parser("notes", help="notes and risk flags for a transcript (JSON) alone, without audio")
+    p.add_argument("transcript", type=Path, help="a session document, or JSON with transcript_segments")
+    p.add_argument("--json", type=Path, dest="json_out", help="write the input document with extracted_notes here")
+    p.add_argument("--provider", choices=["local", "openai"], default=None, help="default: NOTES_PROVIDER")
+
     dbp = sub.add_parser("db", help="database schema").add_subparsers(dest="db_command", required=True)
     dbp.add_parser("upgrade", help="apply every migration (alembic upgrade head)")
     return parser
@@ -275,6 +312,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> None:
     args = build_parser().parse_args(argv)
+    if args.command == "notes":  # synchronous: the notes engine runs its own event loop when it needs one
+        sys.exit(notes_command(args.transcript, args.json_out, args.provider))
     if args.command == "process":
         run = process(args.audio, args.json_out, args.speakers, args.quiet, args.note)
     elif args.command == "serve":

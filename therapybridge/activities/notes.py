@@ -5,10 +5,9 @@ import time
 from temporalio import activity
 
 from therapybridge import messages as m
+from therapybridge import notes_engine
 from therapybridge.activities.common import blobs, log_stage, run_blocking
-from therapybridge.document import ExtractedNotes, Segment, Speaker
-from therapybridge.domain.notes import extract_notes
-from therapybridge.settings import get_settings
+from therapybridge.document import Segment, Speaker
 
 
 @activity.defn(name=m.NOTES)
@@ -19,20 +18,7 @@ async def notes(req: m.NotesRequest) -> m.NotesResult:
     merged = store.read_json(req.merged_ref)
     segments = [Segment.model_validate(s) for s in merged["segments"]]
     speakers = [Speaker.model_validate(s) for s in merged["speakers"]]
-    settings = get_settings()
-    result: ExtractedNotes
-    if settings.notes_provider == "openai":
-        from therapybridge.notes_llm import extract_notes_llm
-
-        result = await extract_notes_llm(
-            segments,
-            speakers,
-            api_key=settings.openai_api_key,
-            base_url=settings.openai_base_url or None,
-            model=settings.openai_model,
-        )
-    else:
-        result = await run_blocking(extract_notes, segments, speakers)
+    result = await notes_engine.extract(segments, speakers, run_local=run_blocking)
     ref = f"{req.session_id}/notes.json"
     store.write_json(ref, result)
     log_stage(

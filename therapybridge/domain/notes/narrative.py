@@ -86,8 +86,8 @@ def therapist_note(
         parts.append(f"Client presented as {mood}.")
     if topics:
         parts.append(f"Session focused on {_join(topics)}.")
-    skills = [s.name for s in strategies if s.key in SKILL_KEYS]
-    strategies = [s for s in strategies if s.key not in SKILL_KEYS]
+    skills = [s.name for s in strategies if s.name in SKILL_NAMES]
+    strategies = [s for s in strategies if s.name not in SKILL_NAMES]
     by_status = {st: [s.name for s in strategies if s.status == st] for st in ("introduced", "practiced", "reviewed")}
     if by_status["reviewed"]:
         parts.append(f"Reviewed {_join(by_status['reviewed'])} from previous work.")
@@ -115,7 +115,7 @@ def therapist_note(
     return " ".join(parts)
 
 
-SKILL_KEYS = frozenset(s.key for s in SKILLS)
+SKILL_NAMES = frozenset(s.name for s in SKILLS)  # found by skills.py, not taught techniques
 # Therapist skills are how the session was run, not something the client took away: not in the summary.
 _NOT_FOR_CLIENT = frozenset(
     {"reflective_listening", "affirmation", "summary", "asking_permission", "screening_feedback", "information_advice"}
@@ -203,7 +203,8 @@ def client_response(sents: list[Sentence], strategies: list[Strategy], actions: 
     client = [s for s in sents if s.role in ("client", None)]
     pos = sum(1 for s in client if _RESPONSE_POS.search(s.norm))
     doubt = sum(1 for s in client if _RESPONSE_DOUBT.search(s.norm))
-    agreed = any("client" in a.details for a in actions) or sum(1 for s in client if _AGREE.search(s.norm)) >= 3
+    took_up = any("client" in a.details or len(a.evidence) > 1 for a in actions)  # the client's own yes is evidence
+    agreed = took_up or sum(1 for s in client if _AGREE.search(s.norm)) >= 3
     parts = []
     if strategies:
         if pos and doubt:

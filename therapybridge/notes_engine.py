@@ -1,0 +1,39 @@
+"""The one place that picks the notes engine: the local extractor, or an OpenAI-compatible model.
+
+The notes activity, `therapybridge notes` and `bench.notes_real` all call `extract`, so the provider
+choice and its settings are read the same way everywhere.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Literal
+
+from therapybridge.document import ExtractedNotes, Segment, Speaker
+from therapybridge.domain.notes import extract_notes
+from therapybridge.settings import get_settings
+
+Provider = Literal["local", "openai"]
+
+
+async def extract(
+    segments: list[Segment],
+    speakers: list[Speaker],
+    provider: Provider | None = None,
+    run_local: Callable[..., Awaitable[Any]] = asyncio.to_thread,
+) -> ExtractedNotes:
+    """Notes for a transcript. `provider` defaults to NOTES_PROVIDER; the LLM path never raises (it falls
+    back to the local notes and says why in provider_message), and risk detection always runs locally."""
+    settings = get_settings()
+    if (provider or settings.notes_provider) == "openai":
+        from therapybridge.notes_llm import extract_notes_llm
+
+        return await extract_notes_llm(
+            segments,
+            speakers,
+            api_key=settings.openai_api_key,
+            base_url=settings.openai_base_url or None,
+            model=settings.openai_model,
+        )
+    return await run_local(extract_notes, segments, speakers)
