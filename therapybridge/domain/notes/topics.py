@@ -84,7 +84,7 @@ TOPICS: list[tuple[str, str, re.Pattern[str]]] = [  # (label, plain words for th
     (
         "medical condition",
         "your health condition",
-        _rx(r"diabet\w*", r"asthma", r"blood (?:sugar|pressure)", r"insulin", r"inhaler", r"a1c", r"stroke", r"heart"),
+        _rx(r"diabet\w*", r"asthma", r"blood (?:sugar|pressure)", r"insulin", r"inhaler", r"a1c", r"stroke"),
     ),
     (
         "medication and treatment",

@@ -427,28 +427,40 @@ export async function renderSession(main, sessionId) {
 
   function notesView(notes, flags, denials, goTo) {
     const section = (title, ...content) => h("section", { class: "note-block" }, h("h3", {}, title), ...content);
+    // Every note item links to where it was said, so the clinician can check it against the transcript.
+    const said = (evidence) =>
+      (evidence || []).length
+        ? h("span", { class: "evidence small" }, " · said at ", ...evidence.slice(0, 3).flatMap((e, i) => [i ? ", " : "", h("button", { type: "button", class: "link", title: e.quote, onclick: () => goTo(e.start) }, clock(e.start))]))
+        : null;
+    const topicEvidence = Object.fromEntries((notes.topic_evidence || []).map((t) => [t.text, t.evidence]));
     const homework = (notes.action_items || []).slice().sort((a, b) => (a.category === "homework" ? -1 : 0) - (b.category === "homework" ? -1 : 0));
     const analytics = Object.entries(notes.analytics || {}).filter(([, v]) => v !== null && v !== undefined);
     return h(
       "div",
       { class: "notes", id: "notes" },
       section("Safety", flags.length ? h("p", {}, `${flags.length} risk flag${flags.length > 1 ? "s" : ""}: see the banner above.`) : h("p", { class: "muted" }, "No risk flags."), !flags.length && denials.length ? denialList(denials, goTo) : null),
-      section("Mood", h("p", { id: "notes-mood" }, notes.patient_mood || "–")),
-      section("Topics", (notes.key_topics || []).length ? h("ul", { class: "chips", id: "notes-topics" }, notes.key_topics.map((t) => h("li", { class: "chip" }, t))) : h("p", { class: "muted" }, "None found.")),
+      section("Mood", h("p", { id: "notes-mood" }, notes.patient_mood || "–", said(notes.mood_evidence))),
+      section("Topics", (notes.key_topics || []).length ? h("ul", { class: "chips", id: "notes-topics" }, notes.key_topics.map((t) => h("li", { class: "chip" }, t, said(topicEvidence[t])))) : h("p", { class: "muted" }, "None found.")),
       section(
         "Strategies",
         (notes.strategies || []).length
-          ? h("ul", { class: "items" }, notes.strategies.map((s) => h("li", {}, h("strong", {}, s.name), ` — ${s.category}`, " ", h("span", { class: "tag" }, s.status), s.context ? h("p", { class: "muted small" }, s.context) : null)))
+          ? h("ul", { class: "items" }, notes.strategies.map((s) => h("li", {}, h("strong", {}, s.name), ` — ${s.category}`, " ", h("span", { class: "tag" }, s.status), said(s.evidence), s.context ? h("p", { class: "muted small" }, s.context) : null)))
           : h("p", { class: "muted" }, "None found."),
       ),
       section(
         "Homework and follow-up",
         homework.length
-          ? h("ul", { class: "items", id: "notes-homework" }, homework.map((a) => h("li", {}, h("span", { class: "tag" }, a.category), " ", h("strong", {}, a.task), a.details ? h("p", { class: "muted small" }, a.details) : null)))
+          ? h("ul", { class: "items", id: "notes-homework" }, homework.map((a) => h("li", {}, h("span", { class: "tag" }, a.category), " ", h("strong", {}, a.task), said(a.evidence), a.details ? h("p", { class: "muted small" }, a.details) : null)))
           : h("p", { class: "muted" }, "None found."),
       ),
       notes.therapist_notes ? section("Therapist notes", h("p", { class: "prose" }, notes.therapist_notes)) : null,
-      notes.patient_summary ? section("Summary for the client", h("p", { class: "prose" }, notes.patient_summary)) : null,
+      notes.patient_summary
+        ? section(
+            "Summary for the client",
+            notes.patient_summary_status === "approved" ? null : h("p", { class: "tag", id: "summary-draft" }, "Draft: review and edit before sharing with the client"),
+            h("p", { class: "prose" }, notes.patient_summary),
+          )
+        : null,
       analytics.length
         ? section(
             "Session analytics",
