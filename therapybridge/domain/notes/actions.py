@@ -14,6 +14,7 @@ from therapybridge.domain.risk import Sentence
 # Where a task starts: the last directive cue of a therapist sentence ("So for this week, how about X").
 _DIRECTIVE = re.compile(
     r"\b(?:i'd (?:also )?like you to|i would (?:also )?like you to|i want you to|could you(?: also)?|can you(?: also)?"
+    r"|(?:i think )?you (?:just )?(?:need to|should)(?: maybe)?"
     r"|would you be willing to|how about|please|you could(?: also)?|how would you feel about|let's|aim for|try to"
     r"|remember to|make sure (?:you|to)|for homework,?(?: i'd like you to)?|this week,|to sum up,?)\s+",
     re.I,
@@ -60,8 +61,10 @@ _HOMEWORK_CUE = _rx(
 )
 _COMMIT = re.compile(
     r"^(?:(?:okay|ok|yes|yeah|and|so|sure|then|good|fine|um|uh|well|alright|all right|i guess|i think|probably"
-    r"|just|honestly|definitely|first|i mean)[,.]?\s+)*(?:maybe\s+)?(?:i'll|i will|i'm going to|i'm gonna|i am going to"
-    r"|i can|i could|i'm willing to|i plan to|i'm planning (?:on|to)|i'll try (?:to )?|i'm going to try (?:to )?)"
+    r"|just|honestly|definitely|first|i mean|and then)[,.]?\s+)*(?:maybe\s+)?(?:i'll|i will|i'm going to|i'm gonna"
+    r"|i am going to|i can|i could|i'm willing to|i plan to|i'm planning (?:on|to)|i'll try (?:to )?"
+    r"|i'm going to try (?:to )?|i'm (?:still )?gonna try (?:to )?|what i'd like to do is(?: maybe)?"
+    r"|i'd like to (?=try|start|cut|go|quit|stop|get|make|talk|call)|i guess i (?:should|can|could|'ll))"
     r"\s+(?P<rest>.+)$",
     re.I,
 )
@@ -294,6 +297,16 @@ _CHOICE_Q = _rx(
     r"what could you try",
     r"what feels (?:most )?doable",
     r"most doable",
+    # change-planning questions: the client's answer is the plan
+    r"what (?:is|'s) (?:one|the first|your first|a first|the next|your next) (?:thing|step)",
+    r"what (?:do|would|could|can|will) you (?:think )?(?:you )?(?:need to |be able to |might )?do"
+    r"(?! (?:for fun|now|for a living|on))",
+    r"what (?:might|could|would|will) you do",
+    r"what(?:'s| is) your plan",
+    r"what are you going to do",
+    r"where (?:do|would|could) you (?:want to |like to )?start",
+    r"how (?:will|would|could|are) you going to",
+    r"what (?:changes|steps) (?:do|would|could|might|will) you",
 )
 _ABOUT_Q = re.compile(r"\bwhat about (?:a |the |your )?(?P<x>[a-z ]{3,30}?)\s*\?", re.I)
 _SHOULD_I = re.compile(r"^(?:so |and |but )?(?:should i|so i should|do i need to|i should)\s+(?P<x>.+?)\??$", re.I)
@@ -317,9 +330,11 @@ _FOLLOW_UP = re.compile(
     r"\b(?:(?:see|meet with|meet|talk to|check in with|call) you (?:again )?(?:next|in|on|at)"
     r" (?:a |two |three |few |the )?"
     r"(?:week|weeks|month|months|monday|tuesday|wednesday|thursday|friday|appointment|visit|session|checkup)"
-    r"|(?:come|coming) back (?:in|next|for)|(?:getting|get) back together|meet (?:up )?again|(?:our|your|the) next"
-    r" (?:appointment|session|visit)|follow up (?:appointment|visit|in)|(?:schedule|book|set up) (?:a|another|your)"
-    r" (?:follow up|appointment|session|visit))\b"
+    r"|see you next (?:week|month|session|appointment|visit|monday|tuesday|wednesday|thursday|friday)"
+    r"|(?:come|coming) back (?:in|next|for|and (?:talk|see))|(?:getting|get) back together"
+    r"|(?:meet|met|meeting) (?:up |with you )?again|(?:your|our|the) appointment next|(?:our|your|the) next"
+    r" (?:appointment|session|visit)|follow up (?:appointment|visit|in (?:a|one|two|three|four|six|the next) )"
+    r"|(?:schedule|book|set up) (?:a|another|your) (?:follow up|appointment|session|visit))\b"
 )
 _FOLLOW_OFFER = re.compile(
     r"\b(?:could|can|shall|may) i (?P<v>call|text|phone|check in with|see) you(?P<rest>[^?.!]*)", re.I
@@ -469,9 +484,11 @@ def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None
             if m:
                 for task in _split_tasks(m.group("rest")):
                     add(task, "client", i)
-            elif prev_t and prev is not None and _CHOICE_Q.search(prev.norm):
-                for task in _split_tasks(re.sub(r"^(?:maybe|probably)\s+", "", text, flags=re.I)):
-                    add(task, "client", i)
+            elif prev_t and prev is not None and _CHOICE_Q.search(prev.norm) and not _declined([s]):
+                hedge = r"^(?:(?:um|uh|well|so|yeah|i guess|i think|maybe|probably|just)[,.]?\s+)*"
+                body = re.sub(r"^(?:i (?:need|have|want) to|need to)\s+", "", re.sub(hedge, "", text, flags=re.I))
+                for task in _split_tasks(body):
+                    add(task, "client", i, [prev])
             elif (
                 prev_t
                 and prev is not None
