@@ -142,3 +142,25 @@ def test_other_peoples_use_is_not_the_clients() -> None:
 def test_it_is_not_like_is_a_denial() -> None:
     flags, denials = detect_risks(dialog(("C", "It's not like I'm out killing people or anything.")))
     assert flags == [] and [d.type for d in denials] == ["harm_to_others"]
+
+
+def test_coffee_is_not_a_substance_answer() -> None:
+    flags, _ = detect_risks(dialog(("T", "How much coffee do you drink?"), ("C", "I have about four cups a day.")))
+    assert flags == []
+
+
+def test_someone_else_in_a_relative_clause() -> None:
+    assert types(("C", "I have family members who drink a lot more than that per day.")) == set()
+
+
+def test_naming_alcohol_without_drinking_it() -> None:
+    assert types(("C", "I was just in charge of the wine."), ("C", "I'll look for some better wine.")) == set()
+
+
+def test_an_accidental_injury_is_not_self_harm() -> None:
+    assert types(("C", "If I move around I'll really fall and hurt myself.")) == set()
+
+
+def test_weeding_out_and_taking_medication_are_not_drugs() -> None:
+    assert types(("C", "I want to weed out the people who are bad for me.")) == set()
+    assert types(("C", "I'm pretty good at taking my drugs for the diabetes.")) == set()

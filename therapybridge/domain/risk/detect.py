@@ -24,13 +24,16 @@ from therapybridge.domain.risk.lexicon import (
     ACCIDENT,
     AMOUNT_ANSWER,
     CHILD,
+    CONSUMES,
     DRUG_WORDS,
     MINIMISED,
     NOT_A_DENIAL,
     QUANTITY,
     SOBER,
+    SOFT_DRINKS,
     SUBSTANCE_QUESTION,
     TRIGGERS,
+    USE_UNITS,
     YOUR_USE,
 )
 from therapybridge.domain.risk.sentences import Sentence, normalise, split_sentences
@@ -222,7 +225,14 @@ def detect_risks_in_sentences(sentences: list[Sentence]) -> tuple[list[RiskFlag]
                 continue  # ... or an explicit denial
             quote, a, b, spk = _quote(ans)
             # "Not really. Maybe one or two drinks at a party.": an amount answers with use, not a denial
-            amount = type_ == "substance_use" and AMOUNT_ANSWER.search(" ".join(o.norm for o in ans))
+            said = " ".join(o.norm for o in ans)
+            amount = (
+                type_ == "substance_use"
+                and not SOFT_DRINKS.search(q.norm + " " + said)  # "how much coffee do you drink?"
+                and bool(AMOUNT_ANSWER.search(first) or (AMOUNT_ANSWER.search(said) and USE_UNITS.search(said)))
+            )
+            if type_ == "substance_use" and SOFT_DRINKS.search(q.norm):
+                continue
             if _NO.search(first) and not amount:
                 denials.append(
                     Denial(
@@ -252,7 +262,10 @@ def detect_risks_in_sentences(sentences: list[Sentence]) -> tuple[list[RiskFlag]
                 )
     flags.sort(key=lambda f: (f.start, f.type))
     denials.sort(key=lambda d: (d.start, d.type))
-    flags = _substance_flags(flags, any(s.role == "therapist" and YOUR_USE.search(s.norm) for s in sentences))
+    therapist_asks = any(
+        s.role == "therapist" and YOUR_USE.search(s.norm) and not SOFT_DRINKS.search(s.norm) for s in sentences
+    )
+    flags = _substance_flags(flags, therapist_asks)
     return _strongest(flags), _dedupe_denials(_substance_denials(denials, flags))
 
 
@@ -262,6 +275,16 @@ def _substance_flags(flags: list[RiskFlag], therapist_asks: bool) -> list[RiskFl
     risk, unless the therapist makes the client's drinking a topic."""
     subst = [f for f in flags if f.type == "substance_use"]
     plain = [f for f in subst if f.rationale.startswith(PLAIN_USE)]
+    # Naming alcohol without drinking it ("I was in charge of the wine") is not use, unless the therapist has
+    # made the client's drinking the topic ("number of drinks" then means the client's own).
+    gone = {
+        id(f)
+        for f in plain
+        if _drug_class(f.quote) == "alcohol" and not therapist_asks and not CONSUMES.search(normalise(f.quote))
+    }
+    flags = [f for f in flags if id(f) not in gone]
+    subst = [f for f in subst if id(f) not in gone]
+    plain = [f for f in plain if id(f) not in gone]
     # Beside a moderate or high statement of the same class, a low one adds nothing for the clinician.
     plain += [
         f

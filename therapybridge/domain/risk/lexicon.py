@@ -56,13 +56,15 @@ ALCOHOL = (
     r"|binge(?:s|d|ing)?(?! (?:eat\w*|watch\w*))|six pack|a fifth)"
 )
 DRUGS = (
-    r"(?:weed|cannabis|marijuana|(?:a|smoke|smoking|smoked|roll|rolled|rolling|couple of|few) joints?|blunts?|edibles"
+    r"(?:weed(?! out)|cannabis|marijuana|(?:a|smoke|smoking|smoked|roll|rolled|rolling|couple of|few) joints?"
+    r"|blunts?|edibles"
     r"|(?<!a )(?<!cooking )(?<!flower )(?<!tea )(?<!coffee )pot(?! (?:of|roast|luck|holes?|belly|plants?)\b)"
-    r"|hash(?! browns?)|cocaine|(?<!diet )(?<!a )coke(?! (?:zero|and|or)\b)|crack|meth|methamphetamine|heroin|dope"
+    r"|hash(?! browns?)|cocaine|crack|(?:doing|do|did|snort\w*|lines? of|bump of|some|on|using|use|used|tried|into"
+    r"|gram of) coke|meth|methamphetamine|heroin|dope"
     r"|smack|fentanyl|opioids?|opiates?|oxy|oxys|oxycodone|oxycontin|percocet|percs|vicodin|hydrocodone|morphine"
     r"|methadone|suboxone|xanax|benzos?|valium|klonopin|ativan|painkillers|molly|mdma|ecstasy|ketamine|lsd"
     r"|acid tabs?|shrooms|(?:street|recreational|hard|illegal|party) drugs|drugs and alcohol|alcohol and drugs"
-    r"|(?:doing|do|did|does|on|using|use|used|take|took|taking|into|tried|try|sell|selling|sold) drugs)"
+    r"|(?:doing|do|did|does|on|using|use|used|into|tried|try|sell|selling|sold) drugs)"
 )
 DRUG_USE = (
     r"(?:(?:get|gets|getting|got|i'm|stay|staying) (?:so )?high(?! (?:cholesterol|blood|school|grades?|marks?"
@@ -527,6 +529,7 @@ _NOT_NEGATING_NEXT = frozenset({"stop", "help", "resist", "shake", "wait", "only
 _FIRST_PERSON = frozenset({"i", "i'm", "i've", "i'd", "i'll"})
 _OTHER_SUBJECT = frozenset(
     {
+        "who",  # "family members who drink a lot": a relative clause's subject is someone else
         "he",
         "she",
         "they",
@@ -695,7 +698,47 @@ SUBST_LOW = _rx(
 # The therapist treats the client's own drinking or drug use as a topic ("your drinking", "you've been using").
 YOUR_USE = _rx(
     r"your (?:drinking|alcohol|alcohol use|drug use|use of|using|substance use|weed|marijuana|cannabis)",
-    r"you(?:'ve| have)? (?:been )?(?:drink|drinking|drank|use|using|used|smoke weed|smoking weed)",
+    r"you(?:'ve| have)? (?:been )?(?:drink|drinking|drank|smoke weed|smoking weed"
+    r"|(?:use|using|used)(?! (?:to|the|your|a|an|it|that|this|them|my|his|her)\b))",
+)
+# Drinks that are not alcohol: a question or answer about them is not about substance use.
+SOFT_DRINKS = _rx(
+    r"coffee",
+    r"tea",
+    r"cups?",
+    r"water",
+    r"soda",
+    r"pop",
+    r"juice",
+    r"caffeine",
+    r"energy drinks?",
+    r"milk",
+    r"v8",
+    r"v drinks",
+    r"smoothies?",
+    r"shakes?",
+    r"diet coke",
+    r"sugary drinks?",
+    r"soft drinks?",
+)
+# Units that make a number an amount of use ("one or two drinks", "three nights a week").
+USE_UNITS = _rx(
+    r"drinks?",
+    r"beers?",
+    r"glass(?:es)?",
+    r"pints?",
+    r"shots?",
+    r"bottles?",
+    r"cans?",
+    r"joints?",
+    r"times",
+    r"days?",
+    r"nights?",
+    r"weeks?",
+    r"weekends?",
+    r"a day",
+    r"a night",
+    r"a week",
 )
 
 HISTORICAL = _rx(
@@ -790,6 +833,10 @@ CHILD = _rx(r"kids?", r"children", r"child", r"son", r"daughter", r"baby", r"tod
 ACCIDENT = _rx(
     r"by accident",
     r"accidentally",
+    r"fall",
+    r"falling",
+    r"trip",
+    r"slip",
     r"playing",
     r"at the gym",
     r"lifting",
@@ -857,14 +904,21 @@ _NO = re.compile(
 # Screening questions about the client's own alcohol or drug use, and answers that give an amount.
 SUBSTANCE_QUESTION = re.compile(
     r"\b(?:(?:do|did|have|how (?:much|many|often)|when) (?:do |did |would |have )?you (?:ever |usually |typically )?"
-    r"(?:drink|use|used|take|took|smoke (?:weed|pot|marijuana)|get high|have (?:a drink|drinks))"
+    r"(?:drink|use (?:drugs|alcohol|any)|used (?:drugs|any)|smoke (?:weed|pot|marijuana)|get high"
+    r"|have (?:a drink|drinks))"
     r"|(?:any|use any|using any|take any|do any) (?:drugs|alcohol|street drugs)"
-    r"|how (?:much|many|often)[a-z' ]* (?:drink|drinks|alcohol|beers?|glasses|use|using))\b"
+    r"|how (?:much|many|often)[a-z' ]* (?:drink|drinks|drinking|alcohol|beers?|glasses|use|using))\b"
 )
 AMOUNT_ANSWER = re.compile(
     r"\b(?:one|two|three|four|five|six|seven|eight|nine|ten|twelve|fifteen|twenty|\d+|a couple|a few|several"
     r"|a lot|every (?:day|night|weekend)|most (?:days|nights)|(?:once|twice) a|on weekends|at weekends"
     r"|(?:a|per|each|every) (?:day|night|week|weekend))\b"
+)
+# The client describes drinking ("I drink", "we had a few beers"), not just naming alcohol ("in charge of the wine").
+CONSUMES = re.compile(
+    r"\b(?:drink|drinks|drinking|drank|drunk|had|have|having|get|got|getting|down|finish|finished|chug)\b"
+    r"(?: [a-z']+){0,4}? (?:drinks?|beers?|wine|glass(?:es)?|pints?|shots?|vodka|booze|alcohol|bottles?|cans?)\b"
+    r"|\b(?:i|i'm|i've|i'd|we|we're|we've)(?: [a-z']+){0,3}? (?:drink|drinking|drank|drunk)\b"
 )
 # A negated plan or a condition is not a denial: "I'll just not have a drink", "on the nights when I don't drink".
 NOT_A_DENIAL = re.compile(
@@ -874,8 +928,8 @@ NOT_A_DENIAL = re.compile(
 DRUG_WORDS = re.compile(rf"\b(?:{DRUGS}|{DRUG_USE})\b")
 # "I don't drink that much": a negated amount is a minimised admission, not a denial.
 MINIMISED = re.compile(
-    r"\b(?:not|n't|never) (?:[a-z']+ ){0,3}?(?:that much|that often|much|a lot|too much|as much|so much|every day"
-    r"|heavily|like (?:that|i used to)|anymore|any more|as often|really|all that)\b"
+    r"(?:\bnot|n't|\bnever) (?:[a-z']+ ){0,3}?(?:that much|that often|much|a lot|too much|as much|so much|every day"
+    r"|like (?:that|i used to)|anymore|any more|as often|really|all that)\b"
 )
 
 
