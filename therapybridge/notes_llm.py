@@ -376,7 +376,9 @@ def combine(
             "action_items": [ActionItem(**a.model_dump()) for a in llm.action_items] or local.action_items,
             "risk_flags": add_llm_flags(local.risk_flags, llm.risk_flags, segments),
             "therapist_notes": llm.therapist_notes or local.therapist_notes,
-            "patient_summary": llm.patient_summary or local.patient_summary,
+            # The client summary stays the local one: it is built only from grounded items and speaks of
+            # risk only for a high-confidence flag; a model's free text promises neither.
+            "patient_summary": local.patient_summary,
             "provider": provider,
             "provider_message": message,
         }
