@@ -331,7 +331,9 @@ _FOLLOW_UP = re.compile(
     r" (?:a |two |three |few |the )?"
     r"(?:week|weeks|month|months|monday|tuesday|wednesday|thursday|friday|appointment|visit|session|checkup)"
     r"|see you next (?:week|month|session|appointment|visit|monday|tuesday|wednesday|thursday|friday)"
-    r"|(?:come|coming) back (?:in|next|for|and (?:talk|see))|(?:getting|get) back together"
+    r"|(?:come|coming) back (?:in (?:a|one|two|three|four|six|a few|a couple of) |next |and (?:talk|see)"
+    r"|for (?:a|an|your|the|his|her) (?:check|follow|appointment|visit|session|\w+ checkup))"
+    r"|(?:getting|get) back together"
     r"|(?:meet|met|meeting) (?:up |with you )?again|(?:your|our|the) appointment next|(?:our|your|the) next"
     r" (?:appointment|session|visit)|follow up (?:appointment|visit|in (?:a|one|two|three|four|six|the next) )"
     r"|(?:schedule|book|set up) (?:a|another|your) (?:follow up|appointment|session|visit))\b"
@@ -502,7 +504,12 @@ def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None
         if (f := _FOLLOW_OFFER.search(text)) is not None:
             add(f"therapist to {f.group('v').lower()} the client{f.group('rest').rstrip()}", "therapist", i)
             continue
-        if s.role != "client" and (f := _FOLLOW_UP.search(s.norm)) and not _declined(_next_turn(sents, i)):
+        if (
+            s.role != "client"
+            and (f := _FOLLOW_UP.search(s.norm))
+            and not _declined(_next_turn(sents, i))
+            and not re.search(r"\b(?:not|never|don't|won't|no)\b", s.norm[max(0, f.start() - 40) : f.start()])
+        ):  # "I don't want to see you coming back in here" is not a follow-up
             tail = " ".join(s.norm[f.end() :].split()[:6])
             add(f"follow-up: {f.group(0)} {tail}".strip(), "therapist", i, _next_turn(sents, i)[:1])
             continue

@@ -5,7 +5,13 @@ from __future__ import annotations
 from therapybridge.document import Evidence, ExtractedNotes, GroundedText, RiskFlag, Segment, Speaker
 from therapybridge.domain.analytics import session_analytics
 from therapybridge.domain.notes.actions import find_action_items
-from therapybridge.domain.notes.narrative import client_response, patient_summary, session_goals, therapist_note
+from therapybridge.domain.notes.narrative import (
+    client_response,
+    confident_flags,
+    patient_summary,
+    session_goals,
+    therapist_note,
+)
 from therapybridge.domain.notes.skills import evidence, find_skills
 from therapybridge.domain.notes.strategies import find_strategies
 from therapybridge.domain.notes.topics import _RISK_TOPIC, find_mood, find_topics, mood_sentences, topic_sentences
@@ -40,6 +46,27 @@ def _grounded_topics(sents: list[Sentence], labels: list[str], flags: list[RiskF
     return out
 
 
+RISK_LABELS = frozenset(v[0] for v in _RISK_TOPIC.values()) | {"alcohol use", "passive suicidal ideation"}
+
+
+def _summary_topics(sents: list[Sentence], grounded: list[GroundedText], flags: list[RiskFlag]) -> list[str]:
+    """Topics certain enough to tell the client: a risk topic from a flag, or one both spoke of, the client at
+    least twice, in four sentences or more; a passing mention is not "what we talked about"."""
+    out = []
+    confident = confident_flags(flags)
+    for t in grounded:
+        hits = topic_sentences(sents, t.text)
+        from_flag = t.text in RISK_LABELS and any(
+            e.quote == f.quote and (f in confident or (f.type == "substance_use" and f.severity != "low"))
+            for e in t.evidence
+            for f in flags
+        )
+        client = sum(1 for h in hits if h.role != "therapist")
+        if from_flag or (len(hits) >= 4 and client >= 2 and len(hits) > client):
+            out.append(t.text)
+    return out
+
+
 def extract_notes(segments: list[Segment], speakers: list[Speaker]) -> ExtractedNotes:
     """The local, deterministic notes for one session, risk flags and analytics included. Every topic,
     strategy, action item, mood statement and goal carries the transcript passages it rests on; an item
@@ -67,7 +94,7 @@ def extract_notes(segments: list[Segment], speakers: list[Speaker]) -> Extracted
         risk_flags=flags,
         documented_denials=denials,
         therapist_notes=therapist_note(topics, mood, strategies, actions, flags, denials, analytics, response, clients),
-        patient_summary=patient_summary(topics, strategies, actions, flags),
+        patient_summary=patient_summary(_summary_topics(sents, grounded, flags), strategies, actions, flags, clients),
         analytics=analytics,
         provider="local",
         session_goals=[g.text for g in goals],

@@ -133,31 +133,52 @@ def confident_flags(flags: list[RiskFlag]) -> list[RiskFlag]:
     ]
 
 
+# A time in a follow-up ("in two weeks", "next month") for the plain sentence the client reads.
+_WHEN = re.compile(
+    r"\b(?:next (?:week|month|time we meet|session|appointment|visit|monday|tuesday|wednesday|thursday|friday)"
+    r"|in (?:a|one|two|three|four|six|a few|a couple of) (?:days?|weeks?|months?))\b"
+)
+# A task copied from speech that a client should not read as written: cut off, stammered, or hedged.
+_ROUGH = re.compile(r"--|—|-$|\b(\w+)[- ]\1\b|\bi suppose\b|\bor something\b|\blike\b|\byou know\b|\bum\b|\buh\b")
+
+
 def patient_summary(
-    topics: list[str], strategies: list[Strategy], actions: list[ActionItem], flags: list[RiskFlag]
+    topics: list[str],
+    strategies: list[Strategy],
+    actions: list[ActionItem],
+    flags: list[RiskFlag],
+    client_speakers: frozenset[str] = frozenset(),
 ) -> str:
-    """Plain language, second person, no jargon, built only from grounded items (each has evidence). A draft
-    for the clinician (ExtractedNotes.patient_summary_status): it says nothing about risk or crisis
-    resources unless a high-confidence flag exists."""
+    """Plain language, second person, no jargon, and only what the session clearly holds: the topics given
+    (already filtered for strong evidence by the caller), techniques the therapist taught (not the
+    therapist's own counselling skills), plans the client made or agreed to in words a client can read,
+    and a follow-up only with its time. A draft for the clinician (ExtractedNotes.patient_summary_status);
+    it says nothing about risk or crisis resources unless a high-confidence flag exists."""
     parts = ["Thank you for coming in today."]
     plain_topics = list(dict.fromkeys(_PLAIN_TOPIC.get(t, t) for t in topics[:4]))
     if plain_topics:
         parts.append(f"We talked about {_join(plain_topics)}.")
-    tried = list(
-        dict.fromkeys(
-            _plain_strategy(s)
-            for s in strategies
-            if s.category != "psychoeducation" and s.key not in _NOT_FOR_CLIENT and s.evidence
-        )
-    )[:4]
+    taught = [  # taught by the therapist: named in at least two of the therapist's sentences
+        st
+        for st in strategies
+        if st.name not in SKILL_NAMES
+        and st.category != "psychoeducation"
+        and sum(1 for e in st.evidence if e.speaker not in client_speakers) >= 2
+    ]
+    tried = list(dict.fromkeys(_plain_strategy(st) for st in taught))[:4]
     if tried:
         parts.append(f"Together we looked at {_join(tried)}.")
-    todo = [a.task for a in actions if a.category in ("homework", "referral", "safety") and a.evidence]
+    agreed = [a for a in actions if any(e.speaker in client_speakers for e in a.evidence)]
+    todo = [
+        _second_person(a.task.split(", ")[0])  # the main clause: what follows a comma is often a fragment
+        for a in agreed
+        if a.category in ("homework", "referral", "safety") and not _ROUGH.search(a.task.lower())
+    ]
     if todo:
-        parts.append("Before next time, you planned to: " + "; ".join(_second_person(t) for t in todo) + ".")
-    follow = [a.task for a in actions if a.category == "follow-up" and a.evidence]
-    if follow:
-        parts.append("For next time: " + "; ".join(_second_person(t.removeprefix("follow-up: ")) for t in follow) + ".")
+        parts.append("Before next time, you planned to: " + "; ".join(dict.fromkeys(todo)) + ".")
+    whens = [m.group(0) for a in agreed if a.category == "follow-up" for m in [_WHEN.search(a.task.lower())] if m]
+    if whens:
+        parts.append(f"We planned to meet again {whens[0]}.")
     types = {f.type for f in confident_flags(flags)}
     if types & {"suicidal_ideation", "self_harm"}:
         parts.append(
@@ -177,6 +198,8 @@ def _second_person(task: str) -> str:
     """A task as the client reads it: "therapist to call the client" → "your therapist will call you"."""
     t = re.sub(r"^therapist to (\w+) the client\b", r"your therapist will \1 you", task)
     t = re.sub(r"\bmy\b", "your", t)
+    t = re.sub(r"\bmyself\b", "yourself", t)
+    t = re.sub(r"\bme\b", "you", t)
     t = re.sub(r"\bI'm\b", "you're", t)
     return re.sub(r"\bI\b", "you", t)
 

@@ -12,19 +12,22 @@ from therapybridge.domain.risk import Sentence
 TOPICS: list[tuple[str, str, re.Pattern[str]]] = [  # (label, plain words for the client, pattern)
     (
         "work stress",
-        "stress at work",
-        _rx(
-            r"work",
-            r"job",
+        "work",
+        _rx(  # not "work on it" or "that might work": the job itself
+            r"at work",
+            r"my work",
+            r"work (?:is|was|has been|stress|load|hours)",
+            r"(?:my|the|a|new|full time|part time|this) job",
             r"boss",
             r"manager",
-            r"deadline",
+            r"deadlines?",
             r"launch",
-            r"meetings?",
             r"colleagues?",
-            r"office",
+            r"co ?workers?",
+            r"the office",
+            r"workplace",
+            r"employer",
             r"proposal",
-            r"report",
         ),
     ),
     ("job loss", "losing your job", _rx(r"layoff", r"laid off", r"lost my job", r"job hunting", r"unemploy\w*")),
@@ -79,16 +82,26 @@ TOPICS: list[tuple[str, str, re.Pattern[str]]] = [  # (label, plain words for th
         _rx(r"weed", r"marijuana", r"cannabis", r"pot", r"meth", r"heroin", r"cocaine", r"drugs", r"pills", r"oxy\w*"),
     ),
     ("gambling", "gambling", _rx(r"gambl\w*", r"pokies", r"poker", r"casino", r"betting", r"slots", r"credit cards?")),
-    ("physical activity", "being more active", _rx(r"exercis\w*", r"gym", r"walk(?:ing|s)?", r"active", r"workouts?")),
+    (
+        "physical activity",
+        "being more active",
+        _rx(
+            r"(?<!breathing )(?<!relaxation )(?<!grounding )exercis\w*",
+            r"gym",
+            r"physically active",
+            r"more active",
+            r"workouts?",
+        ),
+    ),
     ("weight and diet", "weight and eating", _rx(r"weight", r"diet\w*", r"eating", r"food", r"calories", r"snacks?")),
     (
         "medical condition",
-        "your health condition",
+        "health conditions",
         _rx(r"diabet\w*", r"asthma", r"blood (?:sugar|pressure)", r"insulin", r"inhaler", r"a1c", r"stroke"),
     ),
     (
         "medication and treatment",
-        "your medication and treatment",
+        "medicines and vaccines",
         _rx(r"medication", r"medicine", r"prescri\w+", r"vaccin\w*", r"shots?", r"pills", r"dose"),
     ),
     (
@@ -103,7 +116,7 @@ TOPICS: list[tuple[str, str, re.Pattern[str]]] = [  # (label, plain words for th
     (
         "feeling dismissed",
         "feeling dismissed",
-        _rx(r"cut me off", r"dismissed", r"took credit", r"taking credit", r"credit"),
+        _rx(r"cut me off", r"dismissed", r"took credit", r"taking credit"),
     ),
     ("perfectionism", "wanting things to be perfect", _rx(r"perfect\w*", r"good enough", r"just right")),
     ("fear of making mistakes", "worry about making mistakes", _rx(r"mistakes?", r"typo", r"careless", r"incompetent")),
@@ -128,7 +141,7 @@ _RISK_TOPIC = {
     "suicidal_ideation": ("suicidal thoughts", "some very painful thoughts"),
     "self_harm": ("self-harm", "urges to hurt yourself"),
     "harm_to_others": ("thoughts of harming others", "strong feelings toward someone"),
-    "substance_use": ("substance use", "drinking or substance use"),
+    "substance_use": ("substance use", "alcohol or drug use"),
     "abuse_or_neglect": ("safety at home", "safety at home"),
 }
 
