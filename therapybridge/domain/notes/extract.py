@@ -61,8 +61,10 @@ def _summary_topics(sents: list[Sentence], grounded: list[GroundedText], flags: 
             for e in t.evidence
             for f in flags
         )
-        client = sum(1 for h in hits if h.role != "therapist")
-        if from_flag or (len(hits) >= 4 and client >= 2 and len(hits) > client):
+        client = [h for h in hits if h.role != "therapist"]
+        # "I was never a smoker": a topic the client mostly denies was screened, not talked through
+        denied = sum(1 for h in client if {"never", "not", "no", "don't", "didn't", "wasn't"} & set(h.tokens))
+        if from_flag or (len(hits) >= 4 and len(client) >= 2 and len(hits) > len(client) and denied * 2 < len(client)):
             out.append(t.text)
     return out
 

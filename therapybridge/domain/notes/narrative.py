@@ -139,7 +139,10 @@ _WHEN = re.compile(
     r"|in (?:a|one|two|three|four|six|a few|a couple of) (?:days?|weeks?|months?))\b"
 )
 # A task copied from speech that a client should not read as written: cut off, stammered, or hedged.
-_ROUGH = re.compile(r"--|—|-$|\b(\w+)[- ]\1\b|\bi suppose\b|\bor something\b|\blike\b|\byou know\b|\bum\b|\buh\b")
+_ROUGH = re.compile(
+    r"--|—|-$|\b(\w+)[- ]\1\b|\bi suppose\b|\bor something\b|\blike\b|\byou know\b|\bum\b|\buh\b|'cause\b"
+    r"|\b(?:you|i) would\b"
+)
 
 
 def patient_summary(
@@ -170,12 +173,15 @@ def patient_summary(
         parts.append(f"Together we looked at {_join(tried)}.")
     agreed = [a for a in actions if any(e.speaker in client_speakers for e in a.evidence)]
     todo = [
-        _second_person(a.task.split(", ")[0])  # the main clause: what follows a comma is often a fragment
+        t
         for a in agreed
-        if a.category in ("homework", "referral", "safety") and not _ROUGH.search(a.task.lower())
+        if a.category in ("homework", "referral", "safety")
+        # the main clause: what follows a comma is often a fragment
+        for t in [_second_person(a.task.split(", ")[0])]
+        if not _ROUGH.search(a.task.lower()) and not _ROUGH.search(t.lower())
     ]
     if todo:
-        parts.append("Before next time, you planned to: " + "; ".join(dict.fromkeys(todo)) + ".")
+        parts.append("Before next time, you agreed to: " + "; ".join(dict.fromkeys(todo)) + ".")
     whens = [m.group(0) for a in agreed if a.category == "follow-up" for m in [_WHEN.search(a.task.lower())] if m]
     if whens:
         parts.append(f"We planned to meet again {whens[0]}.")

@@ -93,17 +93,19 @@ TOPICS: list[tuple[str, str, re.Pattern[str]]] = [  # (label, plain words for th
             r"workouts?",
         ),
     ),
-    ("weight and diet", "weight and eating", _rx(r"weight", r"diet\w*", r"eating", r"food", r"calories", r"snacks?")),
+    ("weight", "your weight", _rx(r"weight", r"pounds", r"kilos", r"lose \w+ (?:pounds|kilos)", r"scales?")),
+    ("diet", "food and eating", _rx(r"diet\w*", r"eating", r"food", r"calories", r"snacks?", r"meals?")),
     (
         "medical condition",
         "health conditions",
         _rx(r"diabet\w*", r"asthma", r"blood (?:sugar|pressure)", r"insulin", r"inhaler", r"a1c", r"stroke"),
     ),
     (
-        "medication and treatment",
-        "medicines and vaccines",
-        _rx(r"medication", r"medicine", r"prescri\w+", r"vaccin\w*", r"shots?", r"pills", r"dose"),
+        "medication",
+        "medicines",
+        _rx(r"medications?", r"medicines?", r"prescri\w+", r"pills", r"doses?", r"tablets?"),
     ),
+    ("vaccination", "vaccines", _rx(r"vaccin\w*", r"flu shots?", r"immuni[sz]\w+", r"the shot")),
     (
         "legal problems",
         "legal matters",
