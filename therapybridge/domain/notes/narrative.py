@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from therapybridge.document import ActionItem, Denial, Evidence, GroundedText, RiskFlag, Strategy
-from therapybridge.domain.notes.actions import _content
+from therapybridge.domain.notes.actions import _GERUND, _TASK_VERB, _content
 from therapybridge.domain.notes.skills_lexicon import SKILLS
 from therapybridge.domain.notes.strategies import CATALOGUE
 from therapybridge.domain.notes.text import _rx
@@ -145,6 +145,12 @@ _ROUGH = re.compile(
 )
 
 
+def _starts_with_verb(task: str) -> bool:
+    """A plan a client can read starts with what to do ("call the clinic"), not a fragment ("the team")."""
+    first = (task.split() or [""])[0].lower()
+    return bool(_TASK_VERB.fullmatch(first)) or first in _GERUND.values()
+
+
 def patient_summary(
     topics: list[str],
     strategies: list[Strategy],
@@ -178,7 +184,7 @@ def patient_summary(
         if a.category in ("homework", "referral", "safety")
         # the main clause: what follows a comma is often a fragment
         for t in [_second_person(a.task.split(", ")[0])]
-        if not _ROUGH.search(a.task.lower()) and not _ROUGH.search(t.lower())
+        if not _ROUGH.search(a.task.lower()) and not _ROUGH.search(t.lower()) and _starts_with_verb(t)
     ]
     if todo:
         parts.append("Before next time, you agreed to: " + "; ".join(dict.fromkeys(todo)) + ".")
