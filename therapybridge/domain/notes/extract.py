@@ -50,8 +50,8 @@ RISK_LABELS = frozenset(v[0] for v in _RISK_TOPIC.values()) | {"alcohol use", "p
 
 
 def _summary_topics(sents: list[Sentence], grounded: list[GroundedText], flags: list[RiskFlag]) -> list[str]:
-    """Topics certain enough to tell the client: a risk topic from a flag, or one both spoke of, the client at
-    least twice, in four sentences or more; a passing mention is not "what we talked about"."""
+    """Topics certain enough to tell the client: a risk topic from a confident flag, or one both came back to
+    over at least two turns each; a passing mention or a screening question is not "what we talked about"."""
     out = []
     confident = confident_flags(flags)
     for t in grounded:
@@ -62,9 +62,14 @@ def _summary_topics(sents: list[Sentence], grounded: list[GroundedText], flags: 
             for f in flags
         )
         client = [h for h in hits if h.role != "therapist"]
-        # "I was never a smoker": a topic the client mostly denies was screened, not talked through
+        # Talked through, not screened: both came back to it over several turns. A screening question and
+        # its answer ("Do you smoke?" "I quit twenty years ago.") is one turn each.
+        client_turns = {h.turn for h in client}
+        therapist_turns = {h.turn for h in hits if h.role == "therapist"}
+        # "I was never a smoker": a topic the client mostly denies was not talked about
         denied = sum(1 for h in client if {"never", "not", "no", "don't", "didn't", "wasn't"} & set(h.tokens))
-        if from_flag or (len(hits) >= 4 and len(client) >= 2 and len(hits) > len(client) and denied * 2 < len(client)):
+        talked = len(client_turns) >= 2 and len(therapist_turns) >= 2 and denied * 2 < len(client)
+        if from_flag or talked:
             out.append(t.text)
     return out
 

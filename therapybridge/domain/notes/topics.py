@@ -222,6 +222,9 @@ def topic_sentences(sents: list[Sentence], label: str) -> list[Sentence]:
     """The sentences that show a topic, the client's first: its evidence."""
     rx = next((r for lab, _p, r in TOPICS if lab == label), None)
     hits = [s for s in sents if rx is not None and rx.search(s.norm)]
+    if label == "smoking":  # "smoking weed", "I vape it": drug use, not tobacco
+        drugs = next(r for lab, _p, r in TOPICS if lab == "drug use")
+        hits = [s for s in hits if not drugs.search(s.norm)]
     return [s for s in hits if s.role != "therapist"] + [s for s in hits if s.role == "therapist"]
 
 
