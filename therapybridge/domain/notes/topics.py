@@ -75,7 +75,8 @@ TOPICS: list[tuple[str, str, re.Pattern[str]]] = [  # (label, plain words for th
         _rx(r"unseen", r"unappreciated", r"taken for granted", r"only one who notices"),
     ),
     ("alcohol use", "drinking", _rx(r"drink\w*", r"drank", r"beers?", r"wine", r"alcohol", r"hangovers?", r"empties")),
-    ("smoking", "smoking", _rx(r"smok\w*", r"cigarettes?", r"cigs", r"nicotine", r"vap\w+", r"tobacco", r"quit date")),
+    ("smoking", "smoking", _rx(r"smok\w*", r"cigarettes?", r"cigs", r"nicotine", r"tobacco", r"quit date")),
+    ("vaping", "vaping", _rx(r"vap(?:e|es|ed|ing)", r"vape pens?", r"e ?cigs?", r"juul")),
     (
         "drug use",
         "drug use",
