@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import logging
+import os
 import shutil
 import socket
 import sys
@@ -17,6 +20,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import NoReturn
 
 import uvicorn
 from temporalio.client import Client, WorkflowFailureError
@@ -331,7 +335,24 @@ def main(argv: list[str] | None = None) -> None:
         code = 2
     except KeyboardInterrupt:
         code = 130
-    sys.exit(code)
+    _exit_now(code)
+
+
+def _exit_now(code: int) -> NoReturn:
+    """Exit without interpreter finalization (as docker/healthcheck.py does, for the same reason).
+
+    A Temporal client runs on the SDK's Rust (Tokio) runtime, whose threads are never joined (the SDK
+    cannot shut them down: temporalio/sdk-python#300). One that has just completed a call still
+    holds a Python thread state; if CPython is finalizing when it releases it, the process aborts
+    ("Fatal Python error: PyGILState_Release ...", SIGABRT) or segfaults after the command itself
+    succeeded. Everything the commands start is stopped in their own `finally`, so nothing is left
+    for finalization to do but flush logs and output, done here before os._exit.
+    """
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(OSError, ValueError):  # a closed pipe (`therapybridge process x | head`)
+            stream.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
