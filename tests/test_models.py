@@ -7,7 +7,11 @@ import hashlib
 from pathlib import Path
 
 import pytest
+from temporalio.converter import DataConverter
 
+from therapybridge import messages as m
+from therapybridge.activities.save import build_document
+from therapybridge.blobs import BlobStore
 from therapybridge.settings import Settings
 from therapybridge.speech.asr import AsrConfig, asr_language
 from therapybridge.speech.models import (
@@ -19,6 +23,7 @@ from therapybridge.speech.models import (
     resolve_asr_model,
     sha256_file,
 )
+from therapybridge.workflows.session import _note_model
 
 
 def fake_model(root: Path, part2: bytes = b"second half") -> SplitModel:
@@ -94,3 +99,30 @@ def test_model_settings() -> None:
     assert asr_language("auto") is None and asr_language("") is None and asr_language("DE") == "de"
     with pytest.raises(ModelUnavailable, match="not found"):
         resolve_asr_model("/nonexistent/model")
+
+
+def test_results_recorded_before_the_models_field_still_decode() -> None:
+    """Running workflow histories hold results without `model`/`vad`: they decode with None."""
+    conv = DataConverter.default.payload_converter
+    old = {"index": 0, "ref": "s/windows/0000.json", "words": 3, "language": "en", "seconds": 1.0}
+    (window,) = conv.from_payloads(conv.to_payloads([old]), [m.WindowResult])
+    assert window == m.WindowResult(0, "s/windows/0000.json", 3, "en", 1.0, None)
+    new = m.WindowResult(0, "r", 3, "en", 1.0, m.ModelInfo("whisper-base", "sha256 d01c"))
+    assert conv.from_payloads(conv.to_payloads([new]), [m.WindowResult]) == [new]
+    save = m.SaveRequest(session=m.SessionInput("s", "s/upload.wav", "a.wav"), status="processed")
+    save.models["asr"] = new.model  # type: ignore[assignment]
+    assert conv.from_payloads(conv.to_payloads([save]), [m.SaveRequest]) == [save]
+
+
+def test_the_record_names_every_model_a_stage_used() -> None:
+    save = m.SaveRequest(session=m.SessionInput("s", "s/upload.wav", "a.wav"), status="processed")
+    base, tiny = m.ModelInfo("whisper-base", "b"), m.ModelInfo("whisper-tiny.en", "t")
+    _note_model(save, "asr", base, None, base)
+    assert save.models["asr"] == base
+    _note_model(save, "asr", base, tiny, base)  # windows from workers with different models
+    assert save.models["asr"] == m.ModelInfo("whisper-base + whisper-tiny.en", "b + t")
+    _note_model(save, "diarizer", None)  # diarization unavailable: no entry
+    assert "diarizer" not in save.models
+    doc = build_document(save, BlobStore(Path("/nonexistent")))
+    assert doc.models.asr is not None and doc.models.asr.name == "whisper-base + whisper-tiny.en"
+    assert doc.models.diarizer is None

@@ -19,12 +19,11 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.transcribe import restore_speech_timestamps
 
 from therapybridge.document import Segment, Word
+from therapybridge.messages import ModelInfo
 from therapybridge.settings import Settings
 from therapybridge.speech.audio import SAMPLE_RATE
-from therapybridge.speech.models import ModelUnavailable, ResolvedModel, resolve_asr_model
+from therapybridge.speech.models import ModelUnavailable, ResolvedModel, asr_model_info, resolve_asr_model
 from therapybridge.speech.vad import VAD_OPTIONS
-
-__all__ = ["AsrConfig", "ModelUnavailable", "Transcriber", "get_transcriber"]
 
 
 @dataclass(frozen=True)
@@ -136,6 +135,10 @@ class Transcriber:
         except Exception as exc:  # faster-whisper raises several types for a bad model
             raise ModelUnavailable(f"cannot load ASR model '{path}': {type(exc).__name__}") from exc
         self.batched = BatchedInferencePipeline(self.model) if cfg.batch_size > 1 else None
+        # What the session document records as models.asr.
+        self.model_info: ModelInfo = asr_model_info(
+            self.info, cfg.device, compute_type_for(cfg.device, cfg.compute_type)
+        )
 
     def transcribe(
         self,

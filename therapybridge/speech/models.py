@@ -27,6 +27,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import BinaryIO
 
+from therapybridge.messages import ModelInfo
+
 BASE = "base"
 TINY_EN = "tiny.en"
 BUNDLED = (BASE, TINY_EN)
@@ -223,3 +225,36 @@ def _resolve(spec: str, cache: Path) -> ResolvedModel:
         raise ModelUnavailable(f"ASR model not found at {spec}")
     # A faster-whisper model name (e.g. small.en), loaded from the local Hugging Face cache only.
     return ResolvedModel(spec, f"whisper-{spec}", "faster-whisper name, local cache")
+
+
+# --- what the session document records (models.{asr, vad, diarizer, notes}) ------------------------
+# Cheap (package metadata, no model import), so the io worker can call them too.
+
+
+def asr_model_info(resolved: ResolvedModel, device: str, compute_type: str) -> ModelInfo:
+    """A loaded Whisper model: its weights and how they ran (int8 on CPU, float16 on CUDA)."""
+    return ModelInfo(resolved.name, f"{resolved.version}; {compute_type} on {device}")
+
+
+def vad_model_info() -> ModelInfo:
+    """The Silero VAD that faster-whisper ships (the ONNX file's name says its version)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("faster_whisper")
+    assets = Path(next(iter(spec.submodule_search_locations or []), "")) / "assets" if spec else Path()
+    onnx = sorted(p.stem for p in assets.glob("silero*.onnx")) if assets.is_dir() else []
+    return ModelInfo("silero-vad", f"{onnx[-1] if onnx else 'silero'} in faster-whisper {_version('faster-whisper')}")
+
+
+def diarizer_model_info(diarizer: str, pyannote_checkpoint: str = "") -> ModelInfo:
+    if diarizer == "pyannote":
+        checkpoint = Path(pyannote_checkpoint).name or pyannote_checkpoint
+        return ModelInfo("pyannote", f"pyannote.audio {_version('pyannote.audio')}, pipeline {checkpoint}")
+    return ModelInfo("embedded", f"resemblyzer {_version('Resemblyzer')} speaker encoder")
+
+
+def notes_model_info(provider: str, llm_model: str) -> ModelInfo:
+    """The notes' author: the LLM when it wrote them, else the local extractor (also the fallback)."""
+    if provider == "openai":
+        return ModelInfo(llm_model, "OpenAI-compatible chat API")
+    return ModelInfo("local extractor", f"therapybridge {_version('therapybridge')}")
