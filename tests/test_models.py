@@ -114,7 +114,7 @@ def test_results_recorded_before_the_models_field_still_decode() -> None:
     assert conv.from_payloads(conv.to_payloads([save]), [m.SaveRequest]) == [save]
 
 
-def test_the_record_names_every_model_a_stage_used() -> None:
+def test_the_record_names_every_model_a_stage_used(tmp_path: Path) -> None:
     save = m.SaveRequest(session=m.SessionInput("s", "s/upload.wav", "a.wav"), status="processed")
     base, tiny = m.ModelInfo("whisper-base", "b"), m.ModelInfo("whisper-tiny.en", "t")
     _note_model(save, "asr", base, None, base)
@@ -123,6 +123,6 @@ def test_the_record_names_every_model_a_stage_used() -> None:
     assert save.models["asr"] == m.ModelInfo("whisper-base + whisper-tiny.en", "b + t")
     _note_model(save, "diarizer", None)  # diarization unavailable: no entry
     assert "diarizer" not in save.models
-    doc = build_document(save, BlobStore(Path("/nonexistent")))
+    doc = build_document(save, BlobStore(tmp_path))
     assert doc.models.asr is not None and doc.models.asr.name == "whisper-base + whisper-tiny.en"
     assert doc.models.diarizer is None
