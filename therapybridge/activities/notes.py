@@ -8,6 +8,8 @@ from therapybridge import messages as m
 from therapybridge import notes_engine
 from therapybridge.activities.common import blobs, log_stage, run_blocking
 from therapybridge.document import Segment, Speaker
+from therapybridge.settings import get_settings
+from therapybridge.speech.models import notes_model_info
 
 
 @activity.defn(name=m.NOTES)
@@ -24,4 +26,9 @@ async def notes(req: m.NotesRequest) -> m.NotesResult:
     log_stage(
         "notes", req.session_id, time.monotonic() - t0, risk_flags=len(result.risk_flags), provider=result.provider
     )
-    return m.NotesResult(ref=ref, risk_flags=len(result.risk_flags), provider=result.provider)
+    return m.NotesResult(
+        ref=ref,
+        risk_flags=len(result.risk_flags),
+        provider=result.provider,
+        model=notes_model_info(result.provider, get_settings().openai_model),
+    )
