@@ -164,3 +164,13 @@ def test_an_accidental_injury_is_not_self_harm() -> None:
 def test_weeding_out_and_taking_medication_are_not_drugs() -> None:
     assert types(("C", "I want to weed out the people who are bad for me.")) == set()
     assert types(("C", "I'm pretty good at taking my drugs for the diabetes.")) == set()
+
+
+def test_a_yes_to_having_tried_a_named_drug() -> None:
+    flags, _ = detect_risks(dialog(("T", "So you tried oxy?"), ("C", "Yeah.")))
+    assert [f.type for f in flags] == ["substance_use"]
+
+
+def test_it_refers_back_to_a_named_drug() -> None:
+    assert types(("C", "My cousin had some meth at the party."), ("C", "So I tried it.")) == {"substance_use"}
+    assert types(("C", "My cousin had some meth at the party."), ("C", "I never tried it.")) == set()

@@ -134,8 +134,11 @@ def confident_flags(flags: list[RiskFlag]) -> list[RiskFlag]:
 
 
 # A time in a follow-up ("in two weeks", "next month") for the plain sentence the client reads.
+_FIRM = re.compile(
+    r"\b(?:i'll|i will|i'm going to|i'm gonna|i am going to|i plan to|i'm planning|i promise|i decided)\b"
+)
 _WHEN = re.compile(
-    r"\b(?:next (?:week|month|time we meet|session|appointment|visit|monday|tuesday|wednesday|thursday|friday)"
+    r"\b(?:next (?:week|month|monday|tuesday|wednesday|thursday|friday)"
     r"|in (?:a|one|two|three|four|six|a few|a couple of) (?:days?|weeks?|months?))\b"
 )
 # A task copied from speech that a client should not read as written: cut off, stammered, or hedged.
@@ -177,7 +180,17 @@ def patient_summary(
     tried = list(dict.fromkeys(_plain_strategy(st) for st in taught))[:4]
     if tried:
         parts.append(f"Together we looked at {_join(tried)}.")
-    agreed = [a for a in actions if any(e.speaker in client_speakers for e in a.evidence)]
+    # Agreed: a therapist's task the client said yes to, or the client's own firm commitment ("I'll call her",
+    # not "I can see my kids", which may say what the client is able to do).
+    agreed = [
+        a
+        for a in actions
+        if any(e.speaker in client_speakers for e in a.evidence)
+        and (
+            any(e.speaker not in client_speakers for e in a.evidence)
+            or any(_FIRM.search(e.quote.lower()) for e in a.evidence if e.speaker in client_speakers)
+        )
+    ]
     todo = [
         t
         for a in agreed

@@ -33,6 +33,7 @@ from therapybridge.domain.risk.lexicon import (
     SOFT_DRINKS,
     SUBSTANCE_QUESTION,
     TRIGGERS,
+    USE_OF_IT,
     USE_UNITS,
     YOUR_USE,
 )
@@ -96,6 +97,18 @@ _ECHO_START = (
     ("are", "you", "asking"),
     ("what", "do"),
 )
+
+
+def _uses_drug_named_before(s: Sentence, sentences: list[Sentence]) -> bool:
+    """First-person use of "it" or "that" when one of the two sentences before names a drug (not alcohol: "I had
+    it" after "a drink" is too loose)."""
+    if not USE_OF_IT.search(s.norm) or _negated_use(s):
+        return False
+    return any(DRUG_WORDS.search(o.norm) for o in sentences[max(0, s.index - 2) : s.index])
+
+
+def _negated_use(s: Sentence) -> bool:
+    return bool(set(s.tokens) & {"never", "not", "don't", "didn't", "haven't", "won't", "wouldn't"})
 
 
 def _client_question(s: Sentence) -> bool:
@@ -168,6 +181,8 @@ def detect_risks_in_sentences(sentences: list[Sentence]) -> tuple[list[RiskFlag]
                 pos.setdefault(m.type, set()).add(m.kind)
             elif m.status == "negated" and not (m.type == "substance_use" and NOT_A_DENIAL.search(s.norm)):
                 neg.add(m.type)
+        if "substance_use" not in pos and _uses_drug_named_before(s, sentences):
+            pos["substance_use"] = {"use"}  # "He introduced me to it, so I've tried it." after oxycodone was named
         # Dependents mentioned with a substance-use flag: keep the two apart (substance flag only).
         if pos:
             per_sentence[s.index] = pos

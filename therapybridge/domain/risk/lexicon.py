@@ -907,6 +907,7 @@ SUBSTANCE_QUESTION = re.compile(
     r"(?:drink|use (?:drugs|alcohol|any)|used (?:drugs|any)|smoke (?:weed|pot|marijuana)|get high"
     r"|have (?:a drink|drinks))"
     r"|(?:any|use any|using any|take any|do any) (?:drugs|alcohol|street drugs)"
+    rf"|you (?:tried|try|take|took|taking|use|used|using|smoke|smoked|do|did|doing) (?:some |any )?{DRUGS}"
     r"|how (?:much|many|often)[a-z' ]* (?:drink|drinks|drinking|alcohol|beers?|glasses|use|using))\b"
 )
 AMOUNT_ANSWER = re.compile(
@@ -919,6 +920,11 @@ CONSUMES = re.compile(
     r"\b(?:drink|drinks|drinking|drank|drunk|had|have|having|get|got|getting|down|finish|finished|chug)\b"
     r"(?: [a-z']+){0,4}? (?:drinks?|beers?|wine|glass(?:es)?|pints?|shots?|vodka|booze|alcohol|bottles?|cans?)\b"
     r"|\b(?:i|i'm|i've|i'd|we|we're|we've)(?: [a-z']+){0,3}? (?:drink|drinking|drank|drunk)\b"
+)
+# First-person use of a drug named just before: "so I've tried it", "I used to take them", "I smoke it".
+USE_OF_IT = re.compile(
+    r"\b(?:i|i've|i'd|i'm|i was|i have|i had)(?: [a-z']+){0,2}? (?:tried|try|trying|used|use|using|took|take"
+    r"|taking|smoked|smoke|smoking|did|do|doing|snorted|shot|injected|started) (?:it|that|them|some)\b"
 )
 # A negated plan or a condition is not a denial: "I'll just not have a drink", "on the nights when I don't drink".
 NOT_A_DENIAL = re.compile(
