@@ -38,7 +38,7 @@ from therapybridge.domain.risk.lexicon import (
     YOUR_USE,
 )
 from therapybridge.domain.risk.sentences import Sentence, normalise, split_sentences
-from therapybridge.domain.risk.severity import PLAIN_USE, _context_cues, _severity
+from therapybridge.domain.risk.severity import NAMED_BEFORE, PLAIN_USE, _context_cues, _severity
 
 
 @dataclass
@@ -182,7 +182,7 @@ def detect_risks_in_sentences(sentences: list[Sentence]) -> tuple[list[RiskFlag]
             elif m.status == "negated" and not (m.type == "substance_use" and NOT_A_DENIAL.search(s.norm)):
                 neg.add(m.type)
         if "substance_use" not in pos and _uses_drug_named_before(s, sentences):
-            pos["substance_use"] = {"use"}  # "He introduced me to it, so I've tried it." after oxycodone was named
+            pos["substance_use"] = {"named_before"}  # "so I've tried it" just after oxycodone was named
         # Dependents mentioned with a substance-use flag: keep the two apart (substance flag only).
         if pos:
             per_sentence[s.index] = pos
@@ -295,7 +295,9 @@ def _substance_flags(flags: list[RiskFlag], therapist_asks: bool) -> list[RiskFl
     gone = {
         id(f)
         for f in plain
-        if _drug_class(f.quote) == "alcohol" and not therapist_asks and not CONSUMES.search(normalise(f.quote))
+        if _drug_class(f.quote, f.rationale) == "alcohol"
+        and not therapist_asks
+        and not CONSUMES.search(normalise(f.quote))
     }
     flags = [f for f in flags if id(f) not in gone]
     subst = [f for f in subst if id(f) not in gone]
@@ -306,25 +308,31 @@ def _substance_flags(flags: list[RiskFlag], therapist_asks: bool) -> list[RiskFl
         for f in subst
         if f.severity == "low"
         and f not in plain
-        and any(g.severity != "low" and _drug_class(g.quote) == _drug_class(f.quote) for g in subst)
+        and any(
+            g.severity != "low" and _drug_class(g.quote, g.rationale) == _drug_class(f.quote, f.rationale)
+            for g in subst
+        )
     ]
     drop: set[int] = set()
     for cls in ("alcohol", "drugs"):
-        mine = [f for f in plain if _drug_class(f.quote) == cls]
-        stronger = any(f.type == "substance_use" and f not in plain and _drug_class(f.quote) == cls for f in flags)
+        mine = [f for f in plain if _drug_class(f.quote, f.rationale) == cls]
+        stronger = any(
+            f.type == "substance_use" and f not in plain and _drug_class(f.quote, f.rationale) == cls for f in flags
+        )
         if stronger or (cls == "alcohol" and len(mine) < 2 and not therapist_asks):
             drop.update(id(f) for f in mine)
     return [f for f in flags if id(f) not in drop]
 
 
-def _drug_class(text: str) -> str:
-    return "drugs" if DRUG_WORDS.search(normalise(text)) else "alcohol"
+def _drug_class(text: str, rationale: str = "") -> str:
+    named = DRUG_WORDS.search(normalise(text)) or NAMED_BEFORE in rationale
+    return "drugs" if named else "alcohol"
 
 
 def _substance_denials(denials: list[Denial], flags: list[RiskFlag]) -> list[Denial]:
     """A substance denial stands only where that class (alcohol, drugs) was not flagged: "I don't drink
     much" beside flagged drinking is not a denial, "no street drugs" beside flagged drinking is."""
-    used = {_drug_class(f.quote) for f in flags if f.type == "substance_use"}
+    used = {_drug_class(f.quote, f.rationale) for f in flags if f.type == "substance_use"}
     return [d for d in denials if d.type != "substance_use" or _drug_class(d.quote) not in used]
 
 

@@ -37,6 +37,7 @@ def _substance_cue(flat: str) -> Severity | None:
 
 _LEVELS: tuple[Severity, ...] = ("low", "moderate", "high")
 PLAIN_USE = "own use mentioned"
+NAMED_BEFORE = "of a drug named just before"
 
 
 def _bump(level: int, by: int = 1) -> int:
@@ -141,6 +142,8 @@ def _severity(type_: RiskType, kinds: set[str], s: Sentence, context: str, has_s
             )
         if "minimised" in kinds:
             why.append("use played down")
+        if "named_before" in kinds:
+            why.append(NAMED_BEFORE)
         if hist:
             why.append("described as past")
             return "low", "; ".join(why)
