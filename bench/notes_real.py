@@ -15,8 +15,9 @@ Scoring, summed over the conversations (micro-averaged):
   `quotes own` is the share of flags whose quote lies inside one client utterance.
 - denials: the set of denied types; `flagged denials` counts gold denials (type not flagged in the
   gold) that the engine flagged anyway.
-- action items: an item is located by its evidence times (else by its text); it matches an unmatched
-  gold item when one of its utterances is within one utterance of the gold item's.
+- action items: an item is located by its evidence times (else by its text); it can match a gold item
+  when one of its utterances is within one utterance of the gold item's and both are follow-ups or
+  neither is; items and gold are paired one to one by a maximum matching.
 - strategies: the set of strategy keys (the gold README's table).
 - topics: Dice over content words >= 0.3 (informational; topics are free text).
 """
@@ -207,15 +208,25 @@ class Score:
 FIELDS = ("risk types", "denials", "action items", "strategies", "topics")
 
 
-def _match_items(pred: list[list[int]], gold: list[list[int]]) -> Count:
-    used: set[int] = set()
-    tp = 0
-    for utts in pred:
-        for g, gutts in enumerate(gold):
-            if g not in used and any(abs(a - b) <= 1 for a in utts for b in gutts):
-                used.add(g)
-                tp += 1
-                break
+def _match_items(pred: list[tuple[list[int], bool]], gold: list[tuple[list[int], bool]]) -> Count:
+    """Maximum one-to-one matching (augmenting paths), so the order of the items cannot steal a match; a
+    follow-up (the bool) only pairs with a follow-up."""
+    near = [
+        [g for g, (gutts, gf) in enumerate(gold) if gf == pf and any(abs(a - b) <= 1 for a in utts for b in gutts)]
+        for utts, pf in pred
+    ]
+    owner: dict[int, int] = {}
+
+    def claim(p: int, seen: set[int]) -> bool:
+        for g in near[p]:
+            if g not in seen:
+                seen.add(g)
+                if g not in owner or claim(owner[g], seen):
+                    owner[g] = p
+                    return True
+        return False
+
+    tp = sum(claim(p, set()) for p in range(len(pred)))
     return Count(tp, len(pred) - tp, len(gold) - tp)
 
 
@@ -257,8 +268,9 @@ def score(conv: Conversation, notes: ExtractedNotes, gold: dict) -> Score:
     sc.gold_denials = len(denied)
     sc.flagged_denials = len(denied & pred_types)
     sc.fields["denials"] = set_count({d.type for d in notes.documented_denials}, {d["type"] for d in gold["denials"]})
-    pred_items = [evidence_utterances(conv, a, a.task) for a in notes.action_items]
-    sc.fields["action items"] = _match_items(pred_items, [g["utterances"] for g in gold["action_items"]])
+    pred_items = [(evidence_utterances(conv, a, a.task), a.category == "follow-up") for a in notes.action_items]
+    gold_items = [(g["utterances"], g["category"] == "follow-up") for g in gold["action_items"]]
+    sc.fields["action items"] = _match_items(pred_items, gold_items)
     keys = {k for k in (strategy_key(s) for s in notes.strategies) if k}
     gold_keys = {s["key"] for s in gold["strategies"]}
     sc.fields["strategies"] = set_count(keys, gold_keys)

@@ -14,7 +14,7 @@ from therapybridge.domain.risk import Sentence
 # Where a task starts: the last directive cue of a therapist sentence ("So for this week, how about X").
 _DIRECTIVE = re.compile(
     r"\b(?:i'd (?:also )?like you to|i would (?:also )?like you to|i want you to|could you(?: also)?|can you(?: also)?"
-    r"|(?:i think )?you (?:just )?(?:need to|should)(?: maybe)?"
+    r"|(?<!if )(?<!when )(?:i think )?you (?:just )?(?:need to|should)(?: maybe)?"
     r"|would you be willing to|how about|please|you could(?: also)?|how would you feel about|let's|aim for|try to"
     r"|remember to|make sure (?:you|to)|for homework,?(?: i'd like you to)?|this week,|to sum up,?)\s+",
     re.I,
@@ -68,6 +68,18 @@ _COMMIT = re.compile(
     r"\s+(?P<rest>.+)$",
     re.I,
 )
+# A commitment inside the sentence ("I can't control them, but I'll definitely try to get my friends to stop"):
+# normalised words, and only with a verb of doing, since "I'll" mid-sentence is often about something else.
+_COMMIT_MID = re.compile(
+    r"\b(?:i'll|i will|i'm going to|i'm gonna)(?: definitely| just| really| probably)? (?:try to |try and )?"
+    r"(?P<rest>(?:avoid|stop|quit|cut|call|talk|tell|go|make|start|keep|find|get|throw|take|use|join|ask|look|write"
+    r"|set|hang|spend|drink|smoke|bring|carry|book|see a|see the|see my doctor)\b.+)$"
+)
+_HABIT = re.compile(
+    r"\b(?:sometimes|usually|often|always|normally|typically|when|whenever|every|mondays|tuesdays|wednesdays"
+    r"|thursdays|fridays|saturdays|sundays|weekends|said|says|told|thought)\b"
+)
+_TAKEN_BACK = re.compile(r"\bbut i (?:really )?(?:am not|'m not|don't|won't|never|can't)\b")
 _MAYBE_DO = re.compile(
     r"^(?:(?:yes|yeah|okay|ok|and|then|so)[,.]?\s+)*maybe\s+(?P<rest>(?:[a-z]+ing|ask|call|text|go|try|take|look"
     r"|bring|send|write|use)\b.+)$",
@@ -300,7 +312,7 @@ _CHOICE_Q = _rx(
     r"most doable",
     # change-planning questions: the client's answer is the plan
     r"what (?:is|'s) (?:one|the first|your first|a first|the next|your next) (?:thing|step)",
-    r"what (?:do|would|could|can|will) you (?:think )?(?:you )?(?:need to |be able to |might )?do"
+    r"what (?:do|would|could|can|will) you (?:think )?(?:that )?(?:you )?(?:need to |be able to |might )?do"
     r"(?! (?:for fun|now|for a living|on))",
     r"what (?:might|could|would|will) you do",
     r"what(?:'s| is) your plan",
@@ -483,7 +495,8 @@ def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None
         prev_t = prev is not None and prev.role != "client" and prev.turn != s.turn
         client = s.role == "client" or (s.role is None and bool(_COMMIT.match(text) or _MAYBE_DO.match(text)))
         if client:
-            m = _COMMIT.match(text) or _MAYBE_DO.match(text)
+            # the normalised words too: "So-so, yeah, I guess, I should, uh, get it" hides the commitment
+            m = _COMMIT.match(text) or _MAYBE_DO.match(text) or _COMMIT.match(s.norm) or _commit_mid(s.norm)
             if m:
                 for task in _split_tasks(m.group("rest")):
                     add(task, "client", i)
@@ -508,7 +521,7 @@ def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None
         if (
             s.role != "client"
             and (f := _FOLLOW_UP.search(s.norm))
-            and not _declined(_next_turn(sents, i))
+            and not (_last_in_turn(sents, i) and _declined(_next_turn(sents, i)))
             and not re.search(r"\b(?:not|never|don't|won't|no)\b", s.norm[max(0, f.start() - 40) : f.start()])
         ):  # "I don't want to see you coming back in here" is not a follow-up
             tail = " ".join(s.norm[f.end() :].split()[:6])
@@ -532,6 +545,7 @@ def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None
             if not text:
                 continue
         safety_advice = _SAFETY.search(s.norm) and re.search(r"\b(?:you can|go to|call|text)\b", s.norm)
+        safety_advice = safety_advice and not re.search(r"\b(?:need|needs|needing|have|has) to go\b", s.norm)
         if safety_advice and not s.is_question and not _DIRECTIVE.search(text):
             # "If X, you can call the crisis line ..." → "call the crisis line ..., if X"
             m = re.match(
@@ -564,6 +578,24 @@ def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None
         for k, task in enumerate(tasks):
             add(f"{task} ({extra})" if extra and k == len(tasks) - 1 else task, "therapist", i, reply[:1])
     return _dedupe_items(items)
+
+
+def _commit_mid(norm: str) -> re.Match[str] | None:
+    """A commitment inside the sentence, unless it is habit ("Wednesdays, I'll go to happy hour"), reported
+    ("so I said, fine, I'll go"), or taken back ("but I'm not a follow-through person")."""
+    m = _COMMIT_MID.search(norm)
+    if (
+        m is None
+        or _HABIT.search(norm[: m.start()])
+        or _TAKEN_BACK.search(norm[m.end("rest") - len(m.group("rest")) :])
+    ):
+        return None
+    return m
+
+
+def _last_in_turn(sents: list[Sentence], i: int) -> bool:
+    """The client's reply answers the last thing the therapist said, not a sentence before it."""
+    return i + 1 >= len(sents) or sents[i + 1].turn != sents[i].turn
 
 
 def _accepted(reply: list[Sentence]) -> bool:
