@@ -75,6 +75,9 @@ _COMMIT_MID = re.compile(
     r"(?P<rest>(?:avoid|stop|quit|cut|call|talk|tell|go|make|start|keep|find|get|throw|take|use|join|ask|look|write"
     r"|set|hang|spend|drink|smoke|bring|carry|book|see a|see the|see my doctor)\b.+)$"
 )
+_ABILITY = re.compile(
+    r"^(?:(?:okay|ok|yes|yeah|and|so|well|i mean|i guess|i think)\s+)*(?:maybe\s+)?(?:i can|i could)\b(?! try| do that)"
+)
 _HABIT = re.compile(
     r"\b(?:sometimes|usually|often|always|normally|typically|when|whenever|every|mondays|tuesdays|wednesdays"
     r"|thursdays|fridays|saturdays|sundays|weekends|said|says|told|thought)\b"
@@ -497,6 +500,8 @@ def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None
         if client:
             # the normalised words too: "So-so, yeah, I guess, I should, uh, get it" hides the commitment
             m = _COMMIT.match(text) or _MAYBE_DO.match(text) or _COMMIT.match(s.norm) or _commit_mid(s.norm)
+            if m and _ABILITY.match(s.norm) and not (prev_t and prev is not None and _CHOICE_Q.search(prev.norm)):
+                m = None  # "I can see my kids": what the client is able to do, unless it answers "what could you do?"
             if m:
                 for task in _split_tasks(m.group("rest")):
                     add(task, "client", i)
