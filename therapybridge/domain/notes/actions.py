@@ -92,7 +92,7 @@ _NOT_ACTION = re.compile(
     r"^(?:get (?:arrested|into|hurt|sick|in trouble|injured|killed|caught|fired|pregnant|worse|better|kicked"
     r"|suspended|expelled|\w+ed\b)"
     r"|have (?!(?:only|no|one|just|fewer|less|at most|a maximum|nothing|a glass|a drink|two|three)\b)"
-    r"|be |feel |do anything|do to |need |want |end up|lose |die\b)"
+    r"|be |feel |do anything|do to |do (?:in order|in|for|with|about|so)\b|need |want |end up|lose |die\b)"
 )
 _NOT_TASK = _rx(
     r"how does that sound",

@@ -53,7 +53,7 @@ TOPICS: list[tuple[str, str, re.Pattern[str]]] = [  # (label, plain words for th
         "losing interest in things you enjoyed",
         _rx(r"used to go", r"haven't been since", r"miss that", r"lost interest"),
     ),
-    ("low motivation", "low energy and motivation", _rx(r"motivat\w*", r"energy", r"drained")),
+    ("low motivation", "energy and motivation", _rx(r"motivat\w*", r"energy", r"drained")),
     ("sleep difficulties", "sleep", _rx(r"sleep\w*", r"insomnia", r"awake", r"nap\w*", r"can't sleep", r"bed")),
     ("fatigue", "tiredness", _rx(r"tired", r"exhausted", r"fatigue")),
     ("caffeine intake", "coffee and caffeine", _rx(r"coffee", r"caffeine")),
