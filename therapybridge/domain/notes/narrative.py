@@ -10,7 +10,7 @@ from therapybridge.domain.notes.skills_lexicon import SKILLS
 from therapybridge.domain.notes.strategies import CATALOGUE
 from therapybridge.domain.notes.text import _rx
 from therapybridge.domain.notes.topics import _AGREE, _RISK_TOPIC, TOPICS
-from therapybridge.domain.risk import Sentence
+from therapybridge.domain.risk import Sentence, normalise
 
 _PLAIN_TOPIC = (
     {label: plain for label, plain, _ in TOPICS}
@@ -148,6 +148,34 @@ _ROUGH = re.compile(
 )
 
 
+_ASKED_ABOUT = re.compile(r"^(?:(?:so|and|okay|ok|now|um)\s+)*(?:have|has|did|were|was|do|does|are|is) you\b")
+_PROPOSAL = re.compile(
+    r"\b(?:i'd like you to|i would like you to|i want you to|would you be willing to|how about|could you|can you"
+    r"|let's|for homework|this week|why don't you|what if you|you could try|i (?:would |'d )?recommend|i suggest"
+    r"|i'd suggest|would you like to|are you willing to|would it be (?:all right|ok|okay) if we|see you|come back)\b"
+)
+_DONE_ALREADY = re.compile(r"\b(?:i've been|i have been|i went|i already|i've already|i did|i had)\b")
+_YES = re.compile(
+    r"^(?:(?:um|uh|well|mm hmm|mm)\s+)*(?:yes|yeah|yep|okay|ok|sure|sounds good|that sounds good|all right|alright"
+    r"|i can do that|i'll do that|i will|i'll try|definitely|absolutely|that works|for sure)\b"
+)
+
+
+def _agreed(item: ActionItem, client_speakers: frozenset[str]) -> bool:
+    """What the client reads as agreed: a step the therapist proposed and the client said yes to, in those
+    words. A client's own plans stay in the clinician's notes: said in passing, about other people, or as
+    a hope, they are too easy to misread, and the clinician can add them before approving the summary."""
+    therapist = [e for e in item.evidence if e.speaker not in client_speakers]
+    client = [e for e in item.evidence if e.speaker in client_speakers]
+    if not therapist or not client:
+        return False
+    asked, reply = normalise(therapist[0].quote), normalise(client[0].quote)
+    if _ASKED_ABOUT.match(asked) or not _PROPOSAL.search(asked):
+        return False  # "Have you seen a doctor?" "Yes." answers; "...and a green light to see your kids" reflects
+    # "Well, yeah, I've been to the doctor last year": a report of the past, not a yes to a new step
+    return bool(_YES.match(reply)) and not _DONE_ALREADY.search(reply)
+
+
 def _starts_with_verb(task: str) -> bool:
     """A plan a client can read starts with what to do ("call the clinic"), not a fragment ("the team")."""
     first = (task.split() or [""])[0].lower()
@@ -182,15 +210,7 @@ def patient_summary(
         parts.append(f"Together we looked at {_join(tried)}.")
     # Agreed: a therapist's task the client said yes to, or the client's own firm commitment ("I'll call her",
     # not "I can see my kids", which may say what the client is able to do).
-    agreed = [
-        a
-        for a in actions
-        if any(e.speaker in client_speakers for e in a.evidence)
-        and (
-            any(e.speaker not in client_speakers for e in a.evidence)
-            or any(_FIRM.search(e.quote.lower()) for e in a.evidence if e.speaker in client_speakers)
-        )
-    ]
+    agreed = [a for a in actions if _agreed(a, client_speakers)]
     todo = [
         t
         for a in agreed

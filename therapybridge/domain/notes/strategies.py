@@ -434,7 +434,7 @@ CATALOGUE: list[Technique] = [
         "rating",
         "rating scale from zero to ten",
         "self-monitoring",
-        "rating things on a scale from 0 to 10",
+        "rating things on a scale",
         r"(?:on a )?scale (?:from|of) (?:zero|0|one|1) to (?:ten|10)",
         r"rat(?:e|ing) (?:your|my) (?:anger|anxiety|mood|distress)(?: level)?(?: from (?:zero|0) to (?:ten|10))?",
         r"(?:anxiety|anger) level from zero to ten",
