@@ -51,6 +51,9 @@ def test_process_writes_a_contract_document(tmp_path: Path) -> None:
     assert {"start", "end", "speaker", "role", "text", "words"} <= set(seg)
     assert {"start", "end", "word", "speaker", "probability"} <= set(seg["words"][0])
     assert len({t["speaker"] for t in doc["speaker_turns"]}) == 1
+    # Which models wrote it (an added field): every stage ran, so every entry is named.
+    assert doc["models"]["asr"]["name"] == "whisper-base" and "sha256 d01c3014" in doc["models"]["asr"]["version"]
+    assert all(doc["models"][k]["name"] and doc["models"][k]["version"] for k in ("asr", "vad", "diarizer", "notes"))
     # The dev server it started used a persistent SQLite file in the data directory; a codec key was made.
     assert (tmp_path / "data" / "temporal.db").exists() and (tmp_path / "data" / "codec.key").exists()
 
