@@ -527,8 +527,11 @@ def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None
             s.role != "client"
             and (f := _FOLLOW_UP.search(s.norm))
             and not (_last_in_turn(sents, i) and _declined(_next_turn(sents, i)))
-            and not re.search(r"\b(?:not|never|don't|won't|no)\b", s.norm[max(0, f.start() - 40) : f.start()])
-        ):  # "I don't want to see you coming back in here" is not a follow-up
+            and not re.search(
+                r"\b(?:not|never|don't|won't|no|when|until|before|after|next time)\b",
+                s.norm[max(0, f.start() - 40) : f.start()],
+            )
+        ):  # "I don't want to see you coming back in here", "until you come back": not an arrangement
             tail = " ".join(s.norm[f.end() :].split()[:6])
             add(f"follow-up: {f.group(0)} {tail}".strip(), "therapist", i, _next_turn(sents, i)[:1])
             continue
