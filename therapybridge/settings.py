@@ -35,7 +35,17 @@ class Settings(BaseSettings):
         default=72.0, description="Artifacts of failed sessions are purged after this many hours."
     )
     max_upload_size_mb: int = Field(default=500, description="Largest accepted upload.")
-    max_duration_hours: float = Field(default=4.0, description="Longest accepted recording.")
+    max_duration_hours: float = Field(
+        default=4.0,
+        description="Longest accepted recording, measured on the audio as it decodes (not the header's claim).",
+    )
+    max_active_sessions_per_user: int = Field(
+        default=3, description="Sessions one user may have queued or processing at once (429 past it)."
+    )
+    max_stored_hours_per_user: float = Field(
+        default=200.0,
+        description="Hours of recordings one user may keep stored (413 past it; deleting sessions frees it).",
+    )
 
     # --- temporal ------------------------------------------------------------------------------
     temporal_address: str = Field(default="localhost:7233", description="Temporal frontend host:port.")

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
@@ -48,7 +48,7 @@ from therapybridge.blobs import BlobStore, upload_key
 from therapybridge.db import DeletedSession, Patient, SessionRecord, session_scope
 from therapybridge.document import FINAL_STATUSES, SessionDocument, Status
 from therapybridge.settings import Settings
-from therapybridge.speech.audio import ALLOWED_EXTENSIONS, InvalidAudio, check_file_type, probe
+from therapybridge.speech.audio import ALLOWED_EXTENSIONS, AudioInfo, InvalidAudio, check_file_type, probe
 from therapybridge.temporal import start_session, workflow_id
 
 log = logging.getLogger("therapybridge.api.sessions")
@@ -116,7 +116,30 @@ def _replay(response: Response, row: SessionRecord) -> SessionDocument:
     return row.to_document()
 
 
-async def _validate_audio(settings: Settings, blobs: BlobStore, key: str, filename: str) -> None:
+async def _active_sessions(db: AsyncSession, user_id: str) -> int:
+    query = select(func.count()).where(
+        col(SessionRecord.therapist_id) == user_id, col(SessionRecord.status).not_in(FINAL_STATUSES)
+    )
+    return int((await db.exec(query)).one())
+
+
+def _too_many_active(settings: Settings) -> HTTPException:
+    limit = settings.max_active_sessions_per_user
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        detail=f"you already have {limit} sessions queued or processing; upload again when one has finished",
+        headers={"Retry-After": "60"},
+    )
+
+
+async def _stored_hours(db: AsyncSession, user_id: str) -> float:
+    query = select(func.coalesce(func.sum(SessionRecord.duration_seconds), 0.0)).where(
+        col(SessionRecord.therapist_id) == user_id
+    )
+    return float((await db.exec(query)).one()) / 3600
+
+
+async def _validate_audio(settings: Settings, blobs: BlobStore, key: str, filename: str) -> AudioInfo:
     """speech.audio's checks: wrong type or header → 415, undecodable or empty audio → 400."""
     path = blobs.path(key)
     if path.stat().st_size == 0:
@@ -126,7 +149,7 @@ async def _validate_audio(settings: Settings, blobs: BlobStore, key: str, filena
     except InvalidAudio as exc:
         raise _error(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
     try:
-        await asyncio.to_thread(probe, path, settings.max_duration_hours * 3600)
+        return await asyncio.to_thread(probe, path, settings.max_duration_hours * 3600)
     except InvalidAudio as exc:
         raise _error(status.HTTP_400_BAD_REQUEST, str(exc)) from None
 
@@ -172,7 +195,8 @@ def session_input(row: SessionRecord) -> m.SessionInput:
         **ERRORS,
         400: {"model": Message, "description": "Empty, corrupt or truncated audio, or a malformed body."},
         404: {"model": Message, "description": "Unknown patient (or not yours)."},
-        413: {"model": Message, "description": "Larger than MAX_UPLOAD_SIZE_MB."},
+        413: {"model": Message, "description": "Larger than MAX_UPLOAD_SIZE_MB, or past MAX_STORED_HOURS_PER_USER."},
+        429: {"model": Message, "description": "MAX_ACTIVE_SESSIONS_PER_USER already queued or processing."},
         415: {"model": Message, "description": "Not a supported audio type, or content that does not match it."},
         503: {"model": Message, "description": "The workflow service is unavailable."},
     },
@@ -208,6 +232,10 @@ async def upload_session(
     # Before anything else takes a connection: a request holding one while it waits for a second
     # deadlocks the pool under concurrent uploads.
     await db.close()  # detach what is loaded and hand the pooled connection back while the body streams in
+    # Per-user quota, before a byte of the body is read (checked again once the row exists: races).
+    if await _active_sessions(db, user.id) >= settings.max_active_sessions_per_user:
+        raise _too_many_active(settings)
+    await db.close()
     try:  # a provider that keeps failing (circuit breaker open): refuse before reading the body
         await breaker.check()
     except breaker.BreakerOpen as exc:
@@ -246,7 +274,15 @@ async def upload_session(
 
         key = upload_key(session_id, parsed.filename)
         os.replace(blobs.path(f"{session_id}/.upload.partial"), blobs.path(key))
-        await _validate_audio(settings, blobs, key, parsed.filename)
+        info = await _validate_audio(settings, blobs, key, parsed.filename)
+        stored = await _stored_hours(db, user.id)
+        await db.close()
+        if stored + info.duration_seconds / 3600 > settings.max_stored_hours_per_user:
+            raise _error(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                f"this recording would take your stored audio past the {settings.max_stored_hours_per_user:g} h "
+                "quota; delete sessions you no longer need",
+            )
 
         row = SessionRecord(
             id=session_id,
@@ -258,6 +294,7 @@ async def upload_session(
             idempotency_key=idempotency_key,
             session_date=session_date,
             num_speakers=num_speakers,
+            duration_seconds=info.duration_seconds,  # counts toward the stored-hours quota at once
         )
         db.add(row)
         try:
@@ -270,6 +307,8 @@ async def upload_session(
             if existing is None:
                 raise
             return _replay(response, existing)
+        if await _active_sessions(db, user.id) > settings.max_active_sessions_per_user:
+            raise _too_many_active(settings)  # a concurrent upload got there first; finally removes the row
         try:
             await start_session(temporal, settings, session_input(row))
         except Exception as exc:
