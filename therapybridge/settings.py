@@ -140,6 +140,20 @@ class Settings(BaseSettings):
         description="JWT signing key. Empty: one is generated once into <data_dir>/jwt.key.",
     )
     access_token_minutes: int = Field(default=30)
+    login_max_failures_per_account_client: int = Field(
+        default=5, description="Failed sign-ins for one account from one client that lock that pair."
+    )
+    login_max_failures_per_client: int = Field(
+        default=20, description="Failed sign-ins from one client (any accounts) that lock the client."
+    )
+    login_max_failures_per_account: int = Field(
+        default=20, description="Failed sign-ins for one account (any clients) that lock the account."
+    )
+    login_window_s: float = Field(default=900.0, description="Failures older than this no longer count.")
+    login_lockout_s: float = Field(
+        default=300.0,
+        description="How long a lock lasts (429 with Retry-After); every lock expires by itself.",
+    )
     refresh_token_days: int = Field(default=7)
     temporal_ui_origin: str = Field(
         default="http://localhost:8233", description="CORS origin allowed on the codec endpoints."

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 
 from sqlalchemy.exc import IntegrityError
@@ -13,7 +15,8 @@ from therapybridge.db import User, session_scope
 
 UserRole = Literal["therapist", "admin"]
 ROLES: tuple[UserRole, ...] = ("therapist", "admin")
-MIN_PASSWORD_LENGTH = 8
+MIN_PASSWORD_LENGTH = 12
+COMMON_PASSWORDS = Path(__file__).parent / "data" / "common_passwords.txt"
 
 
 class UserError(ValueError):
@@ -27,11 +30,27 @@ def normalise_email(email: str) -> str:
     return email
 
 
+@lru_cache
+def _common_passwords() -> frozenset[str]:
+    lines = COMMON_PASSWORDS.read_text().splitlines()
+    return frozenset(ln.strip().lower() for ln in lines if ln.strip() and not ln.startswith("#"))
+
+
+def check_password_policy(password: str, email: str = "") -> None:
+    """At least MIN_PASSWORD_LENGTH characters, not a well-known password, not the email itself."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    folded = password.strip().lower()
+    if folded in _common_passwords() or len(set(folded)) < 4:
+        raise UserError("the password is too common or too simple; choose a longer, less predictable one")
+    if email and folded in (email.strip().lower(), email.strip().lower().split("@")[0]):
+        raise UserError("the password must not be the email address")
+
+
 async def create_user(email: str, password: str, role: UserRole = "therapist") -> User:
     if role not in ROLES:
         raise UserError(f"role must be one of {', '.join(ROLES)}")
-    if len(password) < MIN_PASSWORD_LENGTH:
-        raise UserError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    check_password_policy(password, email)
     user = User(email=normalise_email(email), password_hash=await asyncio.to_thread(hash_password, password), role=role)
     async with session_scope() as db:
         db.add(user)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request, Response, status
+from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
 from therapybridge.api.deps import CODEC_COOKIE, CurrentUser, SessionDep, SettingsDep, unauthorized
 from therapybridge.api.models import Message, RefreshRequest, Token, UserPublic
 from therapybridge.api.security import InvalidToken, create_token, decode_token
+from therapybridge.api.throttle import LoginThrottle
 from therapybridge.db import User
 from therapybridge.settings import Settings
 from therapybridge.users import authenticate
@@ -35,14 +36,41 @@ def codec_cookie(request: Request, response: Response, user: User, token: Token)
     )  # fmt: skip
 
 
-@router.post("/token", response_model=Token, responses={401: {"model": Message}})
+def _throttle(request: Request, settings: Settings) -> LoginThrottle:
+    app_state = request.app.state
+    if getattr(app_state, "login_throttle", None) is None:
+        app_state.login_throttle = LoginThrottle(settings)
+    throttle: LoginThrottle = app_state.login_throttle
+    return throttle
+
+
+@router.post(
+    "/token",
+    response_model=Token,
+    responses={401: {"model": Message}, 429: {"model": Message, "description": "Too many failed sign-ins."}},
+)
 async def login(
     form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep, request: Request, response: Response
 ) -> Token:
-    """Exchange email (the form's `username`) and password for tokens."""
+    """Exchange email (the form's `username`) and password for tokens.
+
+    Failed sign-ins are throttled per account and client, per client, and per account: past the limit
+    the answer is 429 with `Retry-After` (the lock expires by itself), before any password is checked.
+    """
+    throttle = _throttle(request, settings)
+    account, client = form.username.strip().lower()[:320], request.client.host if request.client else "?"
+    wait = throttle.retry_after(account, client)
+    if wait:
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail="too many failed sign-ins; try again later",
+            headers={"Retry-After": str(wait)},
+        )
+    throttle.attempt(account, client)
     user = await authenticate(form.username, form.password)
     if user is None:
         raise unauthorized("incorrect email or password")
+    throttle.success(account, client)
     token = issue_tokens(settings, user.id)
     codec_cookie(request, response, user, token)
     return token
