@@ -45,6 +45,23 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now)
 
 
+class AuthSession(SQLModel, table=True):
+    """One sign-in: every access and refresh token carries its id (`sid`). Refresh tokens rotate; the
+    jti of the one valid refresh token is kept, so a reused (stolen) one is recognised and revokes the
+    whole family. Logout, a password change and disabling the user revoke it too."""
+
+    __tablename__ = "auth_sessions"
+    id: str = Field(default_factory=_uuid, primary_key=True)
+    user_id: str = Field(foreign_key="users.id", index=True)
+    refresh_jti: str
+    previous_jti: str | None = None  # the one rotated away, for the concurrent-refresh grace
+    rotated_at: float = 0.0  # epoch seconds
+    created_at: datetime = Field(default_factory=_now)
+    expires_at: float  # epoch seconds: compared in Python, the same on SQLite and Postgres
+    revoked_at: float | None = None
+    revoked_reason: str | None = None  # logout | reuse | password | disabled
+
+
 class Patient(SQLModel, table=True):
     __tablename__ = "patients"
     id: str = Field(default_factory=_uuid, primary_key=True)

@@ -7,10 +7,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
 from therapybridge.api.security import hash_password, verify_password
+from therapybridge.auth_sessions import revoke
 from therapybridge.db import User, session_scope
 
 UserRole = Literal["therapist", "admin"]
@@ -67,3 +69,34 @@ async def authenticate(email: str, password: str) -> User | None:
         user = (await db.exec(select(User).where(User.email == email.strip().lower()))).first()
     ok = await asyncio.to_thread(verify_password, password, user.password_hash if user else None)
     return user if ok and user is not None and user.is_active else None
+
+
+async def _user_by_email(email: str) -> User:
+    async with session_scope() as db:
+        user = (await db.exec(select(User).where(User.email == normalise_email(email)))).first()
+    if user is None:
+        raise UserError("no user with this email")
+    return user
+
+
+async def set_password(email: str, password: str) -> User:
+    """A new password; every sign-in of the user ends (whoever knew the old one is out)."""
+    user = await _user_by_email(email)
+    check_password_policy(password, user.email)
+    hashed = await asyncio.to_thread(hash_password, password)
+    async with session_scope() as db:
+        await db.exec(update(User).where(User.id == user.id).values(password_hash=hashed))  # type: ignore[call-overload, arg-type]
+        await db.commit()
+    await revoke(user_id=user.id, reason="password")
+    return user
+
+
+async def set_active(email: str, active: bool) -> User:
+    """Enable or disable a user; disabling ends every sign-in at once."""
+    user = await _user_by_email(email)
+    async with session_scope() as db:
+        await db.exec(update(User).where(User.id == user.id).values(is_active=active))  # type: ignore[call-overload, arg-type]
+        await db.commit()
+    if not active:
+        await revoke(user_id=user.id, reason="disabled")
+    return user

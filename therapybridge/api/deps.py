@@ -14,7 +14,8 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from therapybridge.api.security import InvalidToken, decode_token
+from therapybridge.api.security import InvalidToken, TokenClaims, decode_token
+from therapybridge.auth_sessions import is_live
 from therapybridge.blobs import BlobStore
 from therapybridge.db import Patient, SessionRecord, User, session_scope
 from therapybridge.settings import Settings, get_settings
@@ -36,8 +37,9 @@ def unauthorized(detail: str = "not authenticated") -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def user_from_token(db: AsyncSession, settings: Settings, token: str | None) -> User:
-    """The active user an access token names; 401 for a missing, expired or tampered token."""
+async def claims_and_user(db: AsyncSession, settings: Settings, token: str | None) -> tuple[TokenClaims, User]:
+    """An access token's claims and its active user; 401 for a missing, expired, tampered or revoked
+    token (its sign-in session logged out, or ended by a password change or by disabling the user)."""
     if not token:
         raise unauthorized()
     try:
@@ -45,9 +47,14 @@ async def user_from_token(db: AsyncSession, settings: Settings, token: str | Non
     except InvalidToken:
         raise unauthorized("invalid or expired token") from None
     user = await db.get(User, claims.user_id)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or not await is_live(db, claims.sid, user.id):
         raise unauthorized("invalid or expired token")
-    return user
+    return claims, user
+
+
+async def user_from_token(db: AsyncSession, settings: Settings, token: str | None) -> User:
+    """The active user a live access token names; 401 otherwise."""
+    return (await claims_and_user(db, settings, token))[1]
 
 
 async def get_current_user(
@@ -68,7 +75,14 @@ async def get_stream_user(
     return await user_from_token(db, settings, header_token or token)
 
 
+async def get_current_claims(
+    db: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> TokenClaims:
+    return (await claims_and_user(db, settings, token))[0]
+
+
 CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentClaims = Annotated[TokenClaims, Depends(get_current_claims)]
 StreamUser = Annotated[User, Depends(get_stream_user)]
 
 

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from therapybridge.api.deps import CODEC_COOKIE, CurrentUser, SessionDep, SettingsDep, unauthorized
+from therapybridge.api.deps import CODEC_COOKIE, CurrentClaims, CurrentUser, SessionDep, SettingsDep, unauthorized
 from therapybridge.api.models import Message, RefreshRequest, Token, UserPublic
 from therapybridge.api.security import InvalidToken, create_token, decode_token
 from therapybridge.api.throttle import LoginThrottle
+from therapybridge.auth_sessions import RefreshRefused, open_session, revoke, rotate
 from therapybridge.db import User
 from therapybridge.settings import Settings
 from therapybridge.users import authenticate
@@ -18,9 +19,9 @@ from therapybridge.users import authenticate
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
 
-def issue_tokens(settings: Settings, user_id: str) -> Token:
-    access, lifetime = create_token(settings, user_id, "access")
-    refresh, _ = create_token(settings, user_id, "refresh")
+def issue_tokens(settings: Settings, user_id: str, sid: str, refresh_jti: str) -> Token:
+    access, lifetime = create_token(settings, user_id, "access", sid)
+    refresh, _ = create_token(settings, user_id, "refresh", sid, refresh_jti)
     return Token(access_token=access, refresh_token=refresh, expires_in=lifetime)
 
 
@@ -50,7 +51,11 @@ def _throttle(request: Request, settings: Settings) -> LoginThrottle:
     responses={401: {"model": Message}, 429: {"model": Message, "description": "Too many failed sign-ins."}},
 )
 async def login(
-    form: Annotated[OAuth2PasswordRequestForm, Depends()], settings: SettingsDep, request: Request, response: Response
+    form: Annotated[OAuth2PasswordRequestForm, Depends()],
+    db: SessionDep,
+    settings: SettingsDep,
+    request: Request,
+    response: Response,
 ) -> Token:
     """Exchange email (the form's `username`) and password for tokens.
 
@@ -71,7 +76,8 @@ async def login(
     if user is None:
         raise unauthorized("incorrect email or password")
     throttle.success(account, client)
-    token = issue_tokens(settings, user.id)
+    signin = await open_session(db, user.id, settings.refresh_token_days * 86400)
+    token = issue_tokens(settings, user.id, signin.id, signin.refresh_jti)
     codec_cookie(request, response, user, token)
     return token
 
@@ -80,7 +86,8 @@ async def login(
 async def refresh(
     body: RefreshRequest, db: SessionDep, settings: SettingsDep, request: Request, response: Response
 ) -> Token:
-    """A new access token (and a new refresh token) for a valid refresh token."""
+    """A new access token and a new refresh token for a valid refresh token, which is spent: using it
+    again revokes the whole sign-in (reuse means it was copied), and both holders must sign in again."""
     try:
         claims = decode_token(settings, body.refresh_token, "refresh")
     except InvalidToken:
@@ -88,14 +95,20 @@ async def refresh(
     user = await db.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise unauthorized("invalid or expired refresh token")
-    token = issue_tokens(settings, user.id)
+    try:
+        jti = await rotate(db, claims.sid, user.id, claims.jti)
+    except RefreshRefused:
+        raise unauthorized("invalid or expired refresh token") from None
+    token = issue_tokens(settings, user.id, claims.sid, jti)
     codec_cookie(request, response, user, token)
     return token
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT, responses={401: {"model": Message}})
-async def logout(_user: CurrentUser) -> Response:
-    """Sign-out in the web app: removes the codec cookie (access tokens themselves expire on their own)."""
+async def logout(claims: CurrentClaims, db: SessionDep) -> Response:
+    """Sign-out: revokes this sign-in (its access and refresh tokens stop working at once) and removes
+    the codec cookie."""
+    await revoke(db, sid=claims.sid, reason="logout")
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(CODEC_COOKIE, path="/codec")
     return response
