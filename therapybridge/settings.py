@@ -35,6 +35,11 @@ class Settings(BaseSettings):
         default=72.0, description="Artifacts of failed sessions are purged after this many hours."
     )
     max_upload_size_mb: int = Field(default=500, description="Largest accepted upload.")
+    max_request_body_kb: int = Field(
+        default=1024,
+        description="Largest body of any other API request (uploads: MAX_UPLOAD_SIZE_MB; sign-in: 16 KB; "
+        "codec: 8 MB), refused with 413 before authentication.",
+    )
     max_duration_hours: float = Field(
         default=4.0,
         description="Longest accepted recording, measured on the audio as it decodes (not the header's claim).",

@@ -13,11 +13,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from therapybridge.api.deps import TemporalConnection, TemporalUnavailable
+from therapybridge.api.limits import BodyLimit, validation_error
 from therapybridge.api.live import ProgressHub
 from therapybridge.api.routes import auth, codec, exports, health, patients, progress, review, sessions
 from therapybridge.db import init_db
@@ -147,6 +149,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if STATIC_DIR.is_dir():
         # The web app; mounted last so every API route wins.
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(PathCORS, prefix="/codec", origin=settings.temporal_ui_origin)
+    app.add_middleware(BodyLimit, settings=settings)  # outside everything but the log: before any auth
     app.add_middleware(AccessLog)
     return app

@@ -41,6 +41,7 @@ from therapybridge.api.deps import (
     TemporalUnavailable,
     visible_session,
 )
+from therapybridge.api.limits import MULTIPART_SLACK
 from therapybridge.api.live import live_progress, load_row, record_outcome
 from therapybridge.api.models import Message, SessionList, SessionSummary
 from therapybridge.api.upload import BadUpload, UploadTooLarge, receive_upload
@@ -55,7 +56,6 @@ log = logging.getLogger("therapybridge.api.sessions")
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 MiB = 1024 * 1024
-MULTIPART_SLACK = MiB  # room for the form fields and part headers around the file
 RETRYABLE = ("failed", "cancelled")
 CANCEL_WAIT_S = 15.0
 
