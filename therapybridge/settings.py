@@ -163,6 +163,16 @@ class Settings(BaseSettings):
     temporal_ui_origin: str = Field(
         default="http://localhost:8233", description="CORS origin allowed on the codec endpoints."
     )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Reverse proxies (IPs or CIDRs, comma-separated; '*' any) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed: the client address for sign-in throttling, https for the Secure "
+        "cookie and HSTS. Empty: the headers are ignored.",
+    )
+    api_docs: bool = Field(
+        default=True,
+        description="Serve /docs and /redoc (Swagger UI and ReDoc load from a CDN). false in production.",
+    )
     progress_poll_s: float = Field(
         default=0.5, description="How often the gateway polls a watched session's progress (one poll per session)."
     )
