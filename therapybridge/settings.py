@@ -6,11 +6,13 @@ list for deployments; `get_settings()` is the one way code reads them.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -161,7 +163,8 @@ class Settings(BaseSettings):
     )
     refresh_token_days: int = Field(default=7)
     temporal_ui_origin: str = Field(
-        default="http://localhost:8233", description="CORS origin allowed on the codec endpoints."
+        default="",
+        description="CORS origin allowed on the codec endpoints. Empty: http://localhost:<TEMPORAL_UI_PORT>.",
     )
     forwarded_allow_ips: str = Field(
         default="",
@@ -183,6 +186,13 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO")
     log_format: Literal["json", "text"] = Field(default="json")
 
+    @model_validator(mode="after")
+    def _ui_origin_from_port(self) -> Settings:
+        # The codec CORS origin follows the UI's port unless an origin is given (a UI behind a proxy).
+        if not self.temporal_ui_origin:
+            self.temporal_ui_origin = f"http://localhost:{self.temporal_ui_port}"
+        return self
+
     @property
     def blob_dir(self) -> Path:
         return self.data_dir / "blobs"
@@ -201,8 +211,17 @@ class Settings(BaseSettings):
         return url
 
 
+def private_data_dir(data_dir: Path) -> None:
+    """The data directory holds PHI (database, uploads, transcripts) and keys: only the service user
+    may enter it (0700), and what the process creates is 0600/0700 (umask 077): SQLite, blobs, logs."""
+    os.umask(0o077)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # not ours (a mounted volume): the operator's choice
+        data_dir.chmod(0o700)
+
+
 @lru_cache
 def get_settings() -> Settings:
     s = Settings()
-    s.data_dir.mkdir(parents=True, exist_ok=True)
+    private_data_dir(s.data_dir)
     return s

@@ -87,7 +87,7 @@ def probe(path: Path, max_duration_s: float | None = None) -> AudioInfo:
     try:
         info = ffmpeg.probe(str(path))
     except ffmpeg.Error as exc:
-        raise InvalidAudio(f"cannot read audio: {_ffmpeg_reason(exc)}") from None
+        raise InvalidAudio(f"cannot read audio: {_ffmpeg_reason(exc, path)}") from None
     streams = [s for s in info.get("streams", []) if s.get("codec_type") == "audio"]
     if not streams:
         raise InvalidAudio("the file has no audio stream")
@@ -122,9 +122,9 @@ def _decode_check(path: Path, declared_s: float, max_duration_s: float | None = 
             )
         )
     except ffmpeg.Error as exc:
-        raise InvalidAudio(f"the audio is corrupt or truncated: {_ffmpeg_reason(exc)}") from None
+        raise InvalidAudio(f"the audio is corrupt or truncated: {_ffmpeg_reason(exc, path)}") from None
     if err and err.strip():
-        raise InvalidAudio(f"the audio is corrupt or truncated: {_first_line(err)}")
+        raise InvalidAudio(f"the audio is corrupt or truncated: {_first_line(err, path)}")
     times = re.findall(rb"out_time_us=(\d+)", out or b"")
     decoded_s = int(times[-1]) / 1e6 if times else declared_s
     if max_duration_s is not None and decoded_s > max_duration_s:
@@ -142,15 +142,23 @@ def validate(path: Path, original_name: str | None = None, max_duration_s: float
     return probe(path, max_duration_s)
 
 
-def _first_line(stderr: bytes) -> str:
+def _first_line(stderr: bytes, path: Path | None = None) -> str:
+    """ffmpeg's last error line, fit for a user: without the `[flac @ 0x55ab…]` context tag (a memory
+    address), our file paths, or other addresses; short."""
     lines = [ln for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
-    # ffmpeg prefixes lines with the input path; the path is ours, not the user's data, but trim it.
     text = lines[-1] if lines else "unknown error"
-    return re.sub(r"^.*?: ", "", text, count=1)[:200]
+    if path is not None:
+        text = text.replace(str(path), "")
+    text = re.sub(r"\[[^\]]*\]\s*", "", text)
+    text = re.sub(r"(?:^|\s)/\S*?:\s+", " ", text)  # "/data/blobs/…/upload.flac: End of file"
+    text = re.sub(r"/\S+", "", text)
+    text = re.sub(r"\b0x[0-9a-fA-F]+\b", "", text)
+    text = re.sub(r"\s+", " ", text).strip(" :")
+    return text[:120] or "unknown error"
 
 
-def _ffmpeg_reason(exc: ffmpeg.Error) -> str:
-    return _first_line(exc.stderr or b"")
+def _ffmpeg_reason(exc: ffmpeg.Error, path: Path | None = None) -> str:
+    return _first_line(exc.stderr or b"", path)
 
 
 # EBU R128 targets (the loudnorm defaults the design names): integrated loudness, range, true-peak ceiling.
@@ -244,7 +252,7 @@ def to_wav16k(src: Path, dst: Path, max_duration_s: float | None = None) -> None
         _apply_gain(raw, tmp, 10 ** (normalisation_gain_db(_parse_summary(err)) / 20))
     except ffmpeg.Error as exc:
         tmp.unlink(missing_ok=True)
-        raise InvalidAudio(f"cannot convert audio: {_ffmpeg_reason(exc)}") from None
+        raise InvalidAudio(f"cannot convert audio: {_ffmpeg_reason(exc, src)}") from None
     finally:
         raw.unlink(missing_ok=True)
     tmp.replace(dst)  # atomic: a retried attempt never sees half a file

@@ -3,11 +3,12 @@ enrolling the therapist's voice from a confirmed session."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import FileResponse, PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
 from therapybridge import voiceprints
 from therapybridge.api.deps import BlobsDep, CurrentUser, SessionDep, StreamUser, visible_session
@@ -42,14 +43,29 @@ async def clinical_note(
     return PlainTextResponse(render_note(doc.extracted_notes, format, doc.transcript_segments))
 
 
+MAX_NAME = 80  # a display name, not a document
+
+
 class SpeakerUpdate(BaseModel):
-    label: str
+    """Only the fields sent change: a rename keeps the role, a role fix keeps the name. An explicit
+    null (or an empty name) clears the field."""
+
+    label: str = Field(max_length=40)
     role: Role | None = None
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=MAX_NAME)
+
+    @field_validator("name")
+    @classmethod
+    def _clean_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+            raise ValueError("the name must not contain control characters")
+        return value.strip() or None
 
 
 class SpeakersUpdate(BaseModel):
-    speakers: list[SpeakerUpdate]
+    speakers: list[SpeakerUpdate] = Field(max_length=20)
     enroll_therapist_voice: bool = False  # use this session's therapist voice for future sessions
 
 
@@ -66,7 +82,9 @@ async def update_speakers(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"unknown speaker label(s): {', '.join(unknown)}")
     updates = {u.label: u for u in body.speakers}
     doc.speakers = [
-        s.model_copy(update={"role": updates[s.label].role, "name": updates[s.label].name}) if s.label in updates else s
+        s.model_copy(update=updates[s.label].model_dump(include=updates[s.label].model_fields_set - {"label"}))
+        if s.label in updates
+        else s
         for s in doc.speakers
     ]
     role_of = {s.label: s.role for s in doc.speakers}
