@@ -71,6 +71,9 @@ async def local_gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: 
         await db.init_db()
         app = create_app(settings)
         app.dependency_overrides[deps.get_temporal] = _NoTemporal
+        # What the lifespan sets up (ASGITransport does not run it); Temporal stays unreachable.
+        app.state.temporal = deps.TemporalConnection(settings)
+        app.state.background = set()
 
         async def started(*_a: Any, **_k: Any) -> None:
             return None

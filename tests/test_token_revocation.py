@@ -116,7 +116,7 @@ async def test_tokens_without_a_sign_in_session_are_refused(tmp_path: Path, monk
 def test_migration_0006_creates_auth_sessions(tmp_path: Path) -> None:
     from alembic import command
 
-    assert ScriptDirectory.from_config(alembic_config()).get_current_head() == "0006"
+    assert "0006" in {r.revision for r in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
     db = tmp_path / "m.db"
     import sqlalchemy as sa
 

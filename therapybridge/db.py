@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -60,6 +61,18 @@ class AuthSession(SQLModel, table=True):
     expires_at: float  # epoch seconds: compared in Python, the same on SQLite and Postgres
     revoked_at: float | None = None
     revoked_reason: str | None = None  # logout | reuse | password | disabled
+
+
+class AuditEvent(SQLModel, table=True):
+    """One access to patient data (read, export, delete of a session or patient). Identifiers only."""
+
+    __tablename__ = "audit_events"
+    id: int | None = Field(default=None, primary_key=True)
+    at: float = Field(default_factory=time.time, index=True)  # epoch seconds
+    user_id: str = Field(index=True)
+    action: str  # session.read | session.export | session.notes | session.audio | session.delete | patient.*
+    session_id: str | None = Field(default=None, index=True)
+    patient_id: str | None = Field(default=None, index=True)
 
 
 class Patient(SQLModel, table=True):

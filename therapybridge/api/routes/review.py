@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, field_validator
 from therapybridge import voiceprints
 from therapybridge.api.deps import BlobsDep, CurrentUser, SessionDep, StreamUser, visible_session
 from therapybridge.api.models import Message
+from therapybridge.api.routes.audit import record
 from therapybridge.db import SessionRecord
 from therapybridge.document import Role, SessionDocument
 from therapybridge.domain.note_formats import render_note
@@ -37,9 +38,11 @@ async def clinical_note(
     format: Annotated[Literal["soap", "dap", "birp", "girp"], Query()] = "soap",
 ) -> PlainTextResponse:
     """The session's notes rendered as a SOAP, DAP, BIRP or GIRP note (plain text)."""
-    doc = _processed(await visible_session(db, user, session_id))
+    row = await visible_session(db, user, session_id)
+    doc = _processed(row)
     if doc.extracted_notes is None:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="the session has no notes")
+    await record(db, user, "session.notes", session_id=row.id, patient_id=row.patient_id)
     return PlainTextResponse(render_note(doc.extracted_notes, format, doc.transcript_segments))
 
 
@@ -94,7 +97,7 @@ async def update_speakers(
         _enroll(blobs, row, [s.label for s in doc.speakers if s.role == "therapist"])
     row.document = doc.model_dump(mode="json")
     db.add(row)
-    await db.commit()
+    await record(db, user, "session.update", session_id=row.id, patient_id=row.patient_id)  # commits both
     return row.to_document()
 
 
@@ -116,6 +119,7 @@ async def session_audio(session_id: str, user: StreamUser, db: SessionDep, blobs
     candidates = [row.upload_ref, f"{row.id}/audio16k.wav"]
     for key in filter(None, candidates):
         if blobs.exists(key):
+            await record(db, user, "session.audio", session_id=row.id, patient_id=row.patient_id)
             return FileResponse(blobs.path(key), filename=f"session-{row.id}{blobs.path(key).suffix}")
     raise HTTPException(status.HTTP_404_NOT_FOUND, detail="the audio of this session was not kept (RETAIN_AUDIO)")
 

@@ -44,9 +44,10 @@ from therapybridge.api.deps import (
 from therapybridge.api.limits import MULTIPART_SLACK
 from therapybridge.api.live import live_progress, load_row, record_outcome
 from therapybridge.api.models import Message, SessionList, SessionSummary
+from therapybridge.api.routes.audit import record
 from therapybridge.api.upload import BadUpload, UploadTooLarge, receive_upload
 from therapybridge.blobs import BlobStore, upload_key
-from therapybridge.db import DeletedSession, Patient, SessionRecord, session_scope
+from therapybridge.db import AuditEvent, DeletedSession, Patient, SessionRecord, session_scope
 from therapybridge.document import FINAL_STATUSES, SessionDocument, Status
 from therapybridge.settings import Settings
 from therapybridge.speech.audio import ALLOWED_EXTENSIONS, AudioInfo, InvalidAudio, check_file_type, probe
@@ -380,10 +381,12 @@ async def list_sessions(
     rows = list((await db.exec(query)).all())
     more = len(rows) > limit
     rows = rows[:limit]
-    return SessionList(
+    page = SessionList(
         data=[SessionSummary.model_validate(r) for r in rows],
         next_cursor=_encode_cursor(rows[-1]) if more and rows else None,
     )
+    await record(db, user, "session.list", patient_id=patient_id)
+    return page
 
 
 @router.get("/{session_id}", response_model=SessionDocument, responses=ERRORS)
@@ -391,6 +394,7 @@ async def get_session(session_id: str, request: Request, user: CurrentUser, db: 
     """The session document (docs/ARCHITECTURE.md §5); while it runs, status and progress are live."""
     row = await visible_session(db, user, session_id)
     doc = row.to_document()
+    await record(db, user, "session.read", session_id=row.id, patient_id=row.patient_id)
     if row.status in FINAL_STATUSES:
         return doc
     await db.close()
@@ -548,6 +552,7 @@ async def delete_session(
     await asyncio.to_thread(blobs.delete_session, session_id)
     await db.delete(row)
     db.add(DeletedSession(id=session_id, deleted_at=time.time()))  # a late save must not bring it back
+    db.add(AuditEvent(user_id=user.id, action="session.delete", session_id=session_id, patient_id=row.patient_id))
     await db.commit()
     if running:
         # An activity that was mid-flight when the workflow stopped can still write a file or the row
