@@ -172,6 +172,11 @@ class Settings(BaseSettings):
         "X-Forwarded-Proto are believed: the client address for sign-in throttling, https for the Secure "
         "cookie and HSTS. Empty: the headers are ignored.",
     )
+    allow_query_token: bool = Field(
+        default=False,
+        description="Also accept the access token as ?token= on progress streams and audio (before tickets; "
+        "it ends up in proxy access logs). The web app uses tickets.",
+    )
     api_docs: bool = Field(
         default=True,
         description="Serve /docs and /redoc (Swagger UI and ReDoc load from a CDN). false in production.",

@@ -14,6 +14,7 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
+from therapybridge.api import tickets
 from therapybridge.api.security import InvalidToken, TokenClaims, decode_token
 from therapybridge.auth_sessions import is_live
 from therapybridge.blobs import BlobStore
@@ -63,16 +64,40 @@ async def get_current_user(
     return await user_from_token(db, settings, token)
 
 
+async def user_from_ticket(
+    db: AsyncSession, settings: Settings, ticket: str, session_id: str, purpose: tickets.Purpose
+) -> User:
+    """The active user of a valid ticket for this session and purpose, from a live sign-in; else 401."""
+    try:
+        user_id, sid = tickets.redeem(settings, ticket, session_id, purpose)
+    except tickets.InvalidTicket:
+        raise unauthorized("invalid, expired or used ticket") from None
+    user = await db.get(User, user_id)
+    if user is None or not user.is_active or not await is_live(db, sid, user.id):
+        raise unauthorized("invalid, expired or used ticket")
+    return user
+
+
 async def get_stream_user(
+    request: Request,
     db: SessionDep,
     settings: SettingsDep,
     header_token: Annotated[str | None, Depends(oauth2_scheme)],
+    ticket: Annotated[
+        str | None,
+        Query(description="A ticket (POST /api/auth/ticket), for EventSource and <audio>: they cannot set headers."),
+    ] = None,
     token: Annotated[
-        str | None, Query(description="Access token, for clients (EventSource) that cannot set headers.")
+        str | None, Query(description="Deprecated: the access token (only with ALLOW_QUERY_TOKEN=true).")
     ] = None,
 ) -> User:
-    """Bearer header, or `?token=` for EventSource, which cannot send headers."""
-    return await user_from_token(db, settings, header_token or token)
+    """Bearer header, or a `?ticket=` for this session (EventSource and <audio> cannot send headers)."""
+    if header_token:
+        return await user_from_token(db, settings, header_token)
+    if ticket:
+        purpose: tickets.Purpose = "audio" if request.url.path.endswith("/audio") else "stream"
+        return await user_from_ticket(db, settings, ticket, request.path_params.get("session_id", ""), purpose)
+    return await user_from_token(db, settings, token if settings.allow_query_token else None)
 
 
 async def get_current_claims(

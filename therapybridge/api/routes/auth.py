@@ -6,8 +6,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
 from fastapi.security import OAuth2PasswordRequestForm
+from pydantic import BaseModel, Field
 
-from therapybridge.api.deps import CODEC_COOKIE, CurrentClaims, CurrentUser, SessionDep, SettingsDep, unauthorized
+from therapybridge.api import tickets
+from therapybridge.api.deps import (
+    CODEC_COOKIE,
+    CurrentClaims,
+    CurrentUser,
+    SessionDep,
+    SettingsDep,
+    unauthorized,
+    visible_session,
+)
 from therapybridge.api.models import Message, RefreshRequest, Token, UserPublic
 from therapybridge.api.security import InvalidToken, create_token, decode_token
 from therapybridge.api.throttle import LoginThrottle
@@ -112,6 +122,27 @@ async def logout(claims: CurrentClaims, db: SessionDep) -> Response:
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(CODEC_COOKIE, path="/codec")
     return response
+
+
+class TicketRequest(BaseModel):
+    session_id: str = Field(min_length=1, max_length=100)
+    purpose: tickets.Purpose = "stream"
+
+
+class Ticket(BaseModel):
+    ticket: str
+    expires_in: int
+
+
+@router.post("/ticket", response_model=Ticket, responses={401: {"model": Message}, 404: {"model": Message}})
+async def ticket(
+    body: TicketRequest, claims: CurrentClaims, user: CurrentUser, db: SessionDep, settings: SettingsDep
+) -> Ticket:
+    """A ticket for one session's progress stream (`?ticket=` on the WebSocket or SSE URL: single use,
+    60 s) or audio (`/audio?ticket=`: the access token's lifetime), so no bearer token goes in a URL."""
+    await visible_session(db, user, body.session_id)
+    value, lifetime = tickets.issue(settings, user.id, claims.sid, body.session_id, body.purpose)
+    return Ticket(ticket=value, expires_in=lifetime)
 
 
 @router.get("/me", response_model=UserPublic, responses={401: {"model": Message}})
