@@ -4,8 +4,10 @@ window; past a limit that key is locked for LOGIN_LOCKOUT_S and then opens again
 Why three keys: the (account, client) limit is the tight one, so a password guesser is stopped after a
 few tries; the per-client limit stops one client spraying many accounts; the per-account limit (looser)
 stops a distributed guesser. Every lockout expires, so an attacker can at worst delay a user by
-LOGIN_LOCKOUT_S at a time, never lock them out for good; and a locked key is refused before the argon2
-check, so a flood costs no password hashing.
+LOGIN_LOCKOUT_S at a time, never lock them out for good; and a client this account signed in from
+before (KNOWN_CLIENT_S) is exempt from the per-account lock, so a distributed attacker cannot keep the
+user out of their usual machine at all. A locked key is refused before the argon2 check, so a flood
+costs no password hashing.
 
 State lives in the gateway process (one instance per host in the supported deployments); several
 instances each keep their own counts, which multiplies the limits by the number of instances.
@@ -20,6 +22,9 @@ from collections import deque
 from dataclasses import dataclass, field
 
 from therapybridge.settings import Settings
+
+KNOWN_CLIENT_S = 30 * 86400.0
+MAX_KNOWN = 100_000
 
 
 def _clock() -> float:
@@ -42,10 +47,16 @@ class LoginThrottle:
             "account": settings.login_max_failures_per_account,
         }
         self._keys: dict[tuple[str, str], _Key] = {}
+        self._known: dict[str, float] = {}  # account\0client -> last successful sign-in
         self._lock = threading.Lock()
 
     def _keys_for(self, account: str, client: str) -> list[tuple[str, str]]:
-        return [("pair", f"{account}\0{client}"), ("client", client), ("account", account)]
+        pair = f"{account}\0{client}"
+        keys = [("pair", pair), ("client", client)]
+        known = self._known.get(pair)
+        if known is None or known < _clock() - KNOWN_CLIENT_S:
+            keys.append(("account", account))
+        return keys
 
     def retry_after(self, account: str, client: str) -> int:
         """Seconds until this attempt may be made; 0: go ahead."""
@@ -81,6 +92,10 @@ class LoginThrottle:
                 if key[0] == "pair":
                     state.failures.clear()
                     state.locked_until = 0.0
+            if len(self._known) >= MAX_KNOWN:
+                for pair in sorted(self._known, key=self._known.__getitem__)[: MAX_KNOWN // 10]:
+                    del self._known[pair]
+            self._known[f"{account}\0{client}"] = now
             self._prune(now)
 
     def _prune(self, now: float) -> None:
