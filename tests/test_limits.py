@@ -92,3 +92,35 @@ def _rows(user_id: str):  # type: ignore[no-untyped-def]
     from sqlmodel import col, select
 
     return select(SessionRecord).where(col(SessionRecord.therapist_id) == user_id)
+
+
+async def test_preprocess_fails_non_retryably_past_the_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workflow's own conversion enforces the limit on decoded audio too (an upload validated under
+    other settings, or a header that lies to ffprobe): a non-retryable InvalidAudio, and no WAV left."""
+    from temporalio.exceptions import ApplicationError
+    from temporalio.testing import ActivityEnvironment
+
+    from therapybridge import messages as m
+    from therapybridge.activities import common
+    from therapybridge.activities.preprocess import preprocess
+    from therapybridge.settings import get_settings
+
+    monkeypatch.setenv("THERAPYBRIDGE_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("MAX_DURATION_HOURS", str(10 / 3600))
+    get_settings.cache_clear()
+    common.blobs.cache_clear()
+    try:
+        store = common.blobs()
+        flac = lying_flac(tmp_path, real_s=20, declared_s=5)
+        store.path("s1/upload.flac").parent.mkdir(parents=True, exist_ok=True)
+        store.path("s1/upload.flac").write_bytes(flac.read_bytes())
+        inp = m.SessionInput(session_id="s1", upload_ref="s1/upload.flac", audio_filename="x.flac")
+        with pytest.raises(ApplicationError) as err:
+            await ActivityEnvironment().run(preprocess, inp)
+        assert err.value.non_retryable and err.value.type == m.INVALID_AUDIO
+        assert "longer than" in str(err.value)
+        assert sorted(p.name for p in store.path("s1").iterdir()) == ["upload.flac"]
+    finally:
+        monkeypatch.undo()
+        get_settings.cache_clear()
+        common.blobs.cache_clear()
