@@ -26,7 +26,14 @@ from tests.harness import REPO, free_port
 async def api(stack: Stack) -> AsyncIterator[Api]:
     port = free_port()
     log = stack.workdir / "logs" / "api.log"
-    env = {**stack.env, "MAX_UPLOAD_SIZE_MB": str(UPLOAD_CAP_MB), "PROGRESS_PING_S": str(PING_S)}
+    # ALLOW_QUERY_TOKEN: these tests' stream helpers still put the token in the URL (tests/test_tickets.py
+    # covers tickets, which the web app uses).
+    env = {
+        **stack.env,
+        "MAX_UPLOAD_SIZE_MB": str(UPLOAD_CAP_MB),
+        "PROGRESS_PING_S": str(PING_S),
+        "ALLOW_QUERY_TOKEN": "true",
+    }
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "therapybridge.cli", "serve", "--host", "127.0.0.1", "--port", str(port)],

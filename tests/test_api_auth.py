@@ -82,10 +82,11 @@ async def test_expired_tampered_and_foreign_tokens_are_401(api: Api, therapist: 
         None,
         algorithm="none",
     )
+    # The control: a well-made token of a live sign-in works.
+    live = jwt.decode(therapist.token, options={"verify_signature": False})
+    control = _forge(therapist.user_id, sid=live["sid"], jti="control")
     async with api.client() as c:
-        assert (
-            await c.get("/api/auth/me", headers={"Authorization": f"Bearer {_forge(therapist.user_id)}"})
-        ).status_code == 200  # the control: a well-made token works
+        assert (await c.get("/api/auth/me", headers={"Authorization": f"Bearer {control}"})).status_code == 200
         for bad in (expired, _tamper(therapist.token), other_key, unsigned, _forge("no-such-user"), "garbage"):
             r = await c.get("/api/sessions", headers={"Authorization": f"Bearer {bad}"})
             assert r.status_code == 401, bad

@@ -59,9 +59,9 @@ def test_db_upgrade_and_users_create(tmp_path: Path) -> None:
     again = _cli(env, "users", "create", "--email", "ann@example.com", "--password", "another-password")
     assert again.returncode == 1 and "already exists" in again.stderr
     short = _cli(env, "users", "create", "--email", "b@example.com", "--password", "short")
-    assert short.returncode == 1 and "at least 8" in short.stderr
+    assert short.returncode == 1 and "at least 12" in short.stderr
     assert (
-        _cli(env, "users", "create", "--email", "c@example.com", "--password", "x" * 9, "--role", "root").returncode
+        _cli(env, "users", "create", "--email", "c@example.com", "--password", "x" * 13, "--role", "root").returncode
         == 2
     )
     assert _cli(env, "db", "upgrade").returncode == 0  # idempotent

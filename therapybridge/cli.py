@@ -276,6 +276,23 @@ async def create_user_command(email: str, password: str, role: str) -> int:
     return 0
 
 
+async def manage_user_command(command: str, email: str, password: str | None) -> int:
+    """`users set-password | disable | enable`: each ends the user's sign-ins where it matters."""
+    from therapybridge.users import UserError, set_active, set_password
+
+    await db.init_db()
+    try:
+        if command == "set-password":
+            user = await set_password(email, password or "")
+        else:
+            user = await set_active(email, command == "enable")
+    except UserError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(user.id)
+    return 0
+
+
 async def db_upgrade() -> int:
     await db.init_db()
     print("database schema is up to date", file=sys.stderr)
@@ -303,6 +320,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--email", required=True)
     p.add_argument("--password", default=None, help="the password, or '-' (or nothing) to read it from stdin")
     p.add_argument("--role", choices=["therapist", "admin"], default="therapist")
+    p = users.add_parser("set-password", help="change a password; ends every sign-in of the user")
+    p.add_argument("--email", required=True)
+    p.add_argument("--password", default=None, help="the password, or '-' (or nothing) to read it from stdin")
+    for name, text in (("disable", "disable a user; ends every sign-in at once"), ("enable", "enable a user again")):
+        users.add_parser(name, help=text).add_argument("--email", required=True)
 
     p = sub.add_parser("notes", help="notes and risk flags for a transcript (JSON) alone, without audio")
     p.add_argument("transcript", type=Path, help="a session document, or JSON with transcript_segments")
@@ -322,8 +344,11 @@ def main(argv: list[str] | None = None) -> None:
         run = process(args.audio, args.json_out, args.speakers, args.quiet, args.note)
     elif args.command == "serve":
         run = serve(args.host, args.port)
-    elif args.command == "users":
+    elif args.command == "users" and args.users_command == "create":
         run = create_user_command(args.email, _read_password(args.password), args.role)
+    elif args.command == "users":
+        password = _read_password(args.password) if args.users_command == "set-password" else None
+        run = manage_user_command(args.users_command, args.email, password)
     elif args.command == "db":
         run = db_upgrade()
     else:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import fcntl
 import logging
+import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -43,6 +44,35 @@ class User(SQLModel, table=True):
     is_active: bool = True
     voiceprint: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
     created_at: datetime = Field(default_factory=_now)
+
+
+class AuthSession(SQLModel, table=True):
+    """One sign-in: every access and refresh token carries its id (`sid`). Refresh tokens rotate; the
+    jti of the one valid refresh token is kept, so a reused (stolen) one is recognised and revokes the
+    whole family. Logout, a password change and disabling the user revoke it too."""
+
+    __tablename__ = "auth_sessions"
+    id: str = Field(default_factory=_uuid, primary_key=True)
+    user_id: str = Field(foreign_key="users.id", index=True)
+    refresh_jti: str
+    previous_jti: str | None = None  # the one rotated away, for the concurrent-refresh grace
+    rotated_at: float = 0.0  # epoch seconds
+    created_at: datetime = Field(default_factory=_now)
+    expires_at: float  # epoch seconds: compared in Python, the same on SQLite and Postgres
+    revoked_at: float | None = None
+    revoked_reason: str | None = None  # logout | reuse | password | disabled
+
+
+class AuditEvent(SQLModel, table=True):
+    """One access to patient data (read, export, delete of a session or patient). Identifiers only."""
+
+    __tablename__ = "audit_events"
+    id: int | None = Field(default=None, primary_key=True)
+    at: float = Field(default_factory=time.time, index=True)  # epoch seconds
+    user_id: str = Field(index=True)
+    action: str  # session.read | session.export | session.notes | session.audio | session.delete | patient.*
+    session_id: str | None = Field(default=None, index=True)
+    patient_id: str | None = Field(default=None, index=True)
 
 
 class Patient(SQLModel, table=True):

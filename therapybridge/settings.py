@@ -6,11 +6,13 @@ list for deployments; `get_settings()` is the one way code reads them.
 
 from __future__ import annotations
 
+import contextlib
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -35,7 +37,22 @@ class Settings(BaseSettings):
         default=72.0, description="Artifacts of failed sessions are purged after this many hours."
     )
     max_upload_size_mb: int = Field(default=500, description="Largest accepted upload.")
-    max_duration_hours: float = Field(default=4.0, description="Longest accepted recording.")
+    max_request_body_kb: int = Field(
+        default=1024,
+        description="Largest body of any other API request (uploads: MAX_UPLOAD_SIZE_MB; sign-in: 16 KB; "
+        "codec: 8 MB), refused with 413 before authentication.",
+    )
+    max_duration_hours: float = Field(
+        default=4.0,
+        description="Longest accepted recording, measured on the audio as it decodes (not the header's claim).",
+    )
+    max_active_sessions_per_user: int = Field(
+        default=3, description="Sessions one user may have queued or processing at once (429 past it)."
+    )
+    max_stored_hours_per_user: float = Field(
+        default=200.0,
+        description="Hours of recordings one user may keep stored (413 past it; deleting sessions frees it).",
+    )
 
     # --- temporal ------------------------------------------------------------------------------
     temporal_address: str = Field(default="localhost:7233", description="Temporal frontend host:port.")
@@ -141,9 +158,39 @@ class Settings(BaseSettings):
         description="JWT signing key. Empty: one is generated once into <data_dir>/jwt.key.",
     )
     access_token_minutes: int = Field(default=30)
+    login_max_failures_per_account_client: int = Field(
+        default=5, description="Failed sign-ins for one account from one client that lock that pair."
+    )
+    login_max_failures_per_client: int = Field(
+        default=20, description="Failed sign-ins from one client (any accounts) that lock the client."
+    )
+    login_max_failures_per_account: int = Field(
+        default=20, description="Failed sign-ins for one account (any clients) that lock the account."
+    )
+    login_window_s: float = Field(default=900.0, description="Failures older than this no longer count.")
+    login_lockout_s: float = Field(
+        default=300.0,
+        description="How long a lock lasts (429 with Retry-After); every lock expires by itself.",
+    )
     refresh_token_days: int = Field(default=7)
     temporal_ui_origin: str = Field(
-        default="http://localhost:8233", description="CORS origin allowed on the codec endpoints."
+        default="",
+        description="CORS origin allowed on the codec endpoints. Empty: http://localhost:<TEMPORAL_UI_PORT>.",
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="Reverse proxies (IPs or CIDRs, comma-separated; '*' any) whose X-Forwarded-For and "
+        "X-Forwarded-Proto are believed: the client address for sign-in throttling, https for the Secure "
+        "cookie and HSTS. Empty: the headers are ignored.",
+    )
+    allow_query_token: bool = Field(
+        default=False,
+        description="Also accept the access token as ?token= on progress streams and audio (before tickets; "
+        "it ends up in proxy access logs). The web app uses tickets.",
+    )
+    api_docs: bool = Field(
+        default=True,
+        description="Serve /docs and /redoc (Swagger UI and ReDoc load from a CDN). false in production.",
     )
     progress_poll_s: float = Field(
         default=0.5, description="How often the gateway polls a watched session's progress (one poll per session)."
@@ -154,6 +201,13 @@ class Settings(BaseSettings):
 
     log_level: str = Field(default="INFO")
     log_format: Literal["json", "text"] = Field(default="json")
+
+    @model_validator(mode="after")
+    def _ui_origin_from_port(self) -> Settings:
+        # The codec CORS origin follows the UI's port unless an origin is given (a UI behind a proxy).
+        if not self.temporal_ui_origin:
+            self.temporal_ui_origin = f"http://localhost:{self.temporal_ui_port}"
+        return self
 
     @property
     def blob_dir(self) -> Path:
@@ -173,8 +227,17 @@ class Settings(BaseSettings):
         return url
 
 
+def private_data_dir(data_dir: Path) -> None:
+    """The data directory holds PHI (database, uploads, transcripts) and keys: only the service user
+    may enter it (0700), and what the process creates is 0600/0700 (umask 077): SQLite, blobs, logs."""
+    os.umask(0o077)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(OSError):  # not ours (a mounted volume): the operator's choice
+        data_dir.chmod(0o700)
+
+
 @lru_cache
 def get_settings() -> Settings:
     s = Settings()
-    s.data_dir.mkdir(parents=True, exist_ok=True)
+    private_data_dir(s.data_dir)
     return s

@@ -22,7 +22,11 @@ async def preprocess(inp: m.SessionInput) -> m.PreprocessResult:
     if not store.exists(audio_ref):  # idempotent: a retried attempt reuses the converted file
         try:
             await run_blocking(
-                to_wav16k, store.path(inp.upload_ref), store.path(audio_ref), progress=lambda: stage["progress"]
+                to_wav16k,
+                store.path(inp.upload_ref),
+                store.path(audio_ref),
+                get_settings().max_duration_hours * 3600,  # on what decodes, not what the header says
+                progress=lambda: stage["progress"],
             )
         except InvalidAudio as exc:
             raise non_retryable(str(exc), m.INVALID_AUDIO) from None

@@ -13,13 +13,17 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from therapybridge.api.deps import TemporalConnection, TemporalUnavailable
+from therapybridge.api.headers import SecurityHeaders
+from therapybridge.api.limits import BodyLimit, validation_error
 from therapybridge.api.live import ProgressHub
-from therapybridge.api.routes import auth, codec, exports, health, patients, progress, review, sessions
+from therapybridge.api.routes import audit, auth, codec, exports, health, patients, progress, review, sessions
 from therapybridge.db import init_db
 from therapybridge.settings import Settings, get_settings
 
@@ -138,15 +142,25 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version="0.1.0",
         summary="Upload therapy session recordings; follow their processing; read transcripts, notes and flags.",
         lifespan=lifespan,
+        docs_url="/docs" if settings.api_docs else None,
+        redoc_url="/redoc" if settings.api_docs else None,
     )
     app.state.settings = settings
     app.dependency_overrides[get_settings] = lambda: settings  # one Settings for the whole app
-    for module in (auth, patients, sessions, progress, exports, review, health, codec):
+    for module in (auth, patients, sessions, progress, exports, review, health, codec, audit):
         app.include_router(module.router)
     app.include_router(review.me)
     if STATIC_DIR.is_dir():
         # The web app; mounted last so every API route wins.
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")
+    app.add_exception_handler(RequestValidationError, validation_error)
     app.add_middleware(PathCORS, prefix="/codec", origin=settings.temporal_ui_origin)
+    app.add_middleware(BodyLimit, settings=settings)  # outside everything but the log: before any auth
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(AccessLog)
+    if settings.forwarded_allow_ips:
+        # Outermost: the client address (sign-in throttling) and the scheme (Secure cookie, HSTS) of
+        # everything inside come from X-Forwarded-For/-Proto, but only when a trusted proxy sent them.
+        hosts = [h.strip() for h in settings.forwarded_allow_ips.split(",") if h.strip()]
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=hosts)
     return app

@@ -14,7 +14,9 @@ from fastapi.security import OAuth2PasswordBearer
 from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
-from therapybridge.api.security import InvalidToken, decode_token
+from therapybridge.api import tickets
+from therapybridge.api.security import InvalidToken, TokenClaims, decode_token
+from therapybridge.auth_sessions import is_live
 from therapybridge.blobs import BlobStore
 from therapybridge.db import Patient, SessionRecord, User, session_scope
 from therapybridge.settings import Settings, get_settings
@@ -36,8 +38,9 @@ def unauthorized(detail: str = "not authenticated") -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, detail=detail, headers={"WWW-Authenticate": "Bearer"})
 
 
-async def user_from_token(db: AsyncSession, settings: Settings, token: str | None) -> User:
-    """The active user an access token names; 401 for a missing, expired or tampered token."""
+async def claims_and_user(db: AsyncSession, settings: Settings, token: str | None) -> tuple[TokenClaims, User]:
+    """An access token's claims and its active user; 401 for a missing, expired, tampered or revoked
+    token (its sign-in session logged out, or ended by a password change or by disabling the user)."""
     if not token:
         raise unauthorized()
     try:
@@ -45,9 +48,14 @@ async def user_from_token(db: AsyncSession, settings: Settings, token: str | Non
     except InvalidToken:
         raise unauthorized("invalid or expired token") from None
     user = await db.get(User, claims.user_id)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or not await is_live(db, claims.sid, user.id):
         raise unauthorized("invalid or expired token")
-    return user
+    return claims, user
+
+
+async def user_from_token(db: AsyncSession, settings: Settings, token: str | None) -> User:
+    """The active user a live access token names; 401 otherwise."""
+    return (await claims_and_user(db, settings, token))[1]
 
 
 async def get_current_user(
@@ -56,19 +64,50 @@ async def get_current_user(
     return await user_from_token(db, settings, token)
 
 
+async def user_from_ticket(
+    db: AsyncSession, settings: Settings, ticket: str, session_id: str, purpose: tickets.Purpose
+) -> User:
+    """The active user of a valid ticket for this session and purpose, from a live sign-in; else 401."""
+    try:
+        user_id, sid = tickets.redeem(settings, ticket, session_id, purpose)
+    except tickets.InvalidTicket:
+        raise unauthorized("invalid, expired or used ticket") from None
+    user = await db.get(User, user_id)
+    if user is None or not user.is_active or not await is_live(db, sid, user.id):
+        raise unauthorized("invalid, expired or used ticket")
+    return user
+
+
 async def get_stream_user(
+    request: Request,
     db: SessionDep,
     settings: SettingsDep,
     header_token: Annotated[str | None, Depends(oauth2_scheme)],
+    ticket: Annotated[
+        str | None,
+        Query(description="A ticket (POST /api/auth/ticket), for EventSource and <audio>: they cannot set headers."),
+    ] = None,
     token: Annotated[
-        str | None, Query(description="Access token, for clients (EventSource) that cannot set headers.")
+        str | None, Query(description="Deprecated: the access token (only with ALLOW_QUERY_TOKEN=true).")
     ] = None,
 ) -> User:
-    """Bearer header, or `?token=` for EventSource, which cannot send headers."""
-    return await user_from_token(db, settings, header_token or token)
+    """Bearer header, or a `?ticket=` for this session (EventSource and <audio> cannot send headers)."""
+    if header_token:
+        return await user_from_token(db, settings, header_token)
+    if ticket:
+        purpose: tickets.Purpose = "audio" if request.url.path.endswith("/audio") else "stream"
+        return await user_from_ticket(db, settings, ticket, request.path_params.get("session_id", ""), purpose)
+    return await user_from_token(db, settings, token if settings.allow_query_token else None)
+
+
+async def get_current_claims(
+    db: SessionDep, settings: SettingsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> TokenClaims:
+    return (await claims_and_user(db, settings, token))[0]
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentClaims = Annotated[TokenClaims, Depends(get_current_claims)]
 StreamUser = Annotated[User, Depends(get_stream_user)]
 
 

@@ -35,6 +35,8 @@ class TokenClaims:
     user_id: str
     type: TokenType
     expires_at: datetime
+    sid: str  # the sign-in session (auth_sessions row) the token belongs to: revocation looks it up
+    jti: str
 
 
 def hash_password(password: str) -> str:
@@ -79,25 +81,35 @@ def signing_key(settings: Settings) -> str:
     return settings.secret_key or _key_from_file((settings.data_dir / "jwt.key").resolve())
 
 
-def create_token(settings: Settings, user_id: str, token_type: TokenType) -> tuple[str, int]:
-    """A signed token and its lifetime in seconds."""
+def create_token(
+    settings: Settings, user_id: str, token_type: TokenType, sid: str, jti: str | None = None
+) -> tuple[str, int]:
+    """A signed token of sign-in session `sid` and its lifetime in seconds."""
     lifetime = (
         timedelta(minutes=settings.access_token_minutes)
         if token_type == "access"
         else timedelta(days=settings.refresh_token_days)
     )
     now = datetime.now(UTC)
-    claims = {"sub": user_id, "type": token_type, "iat": now, "exp": now + lifetime, "jti": uuid.uuid4().hex}
+    claims = {
+        "sub": user_id, "type": token_type, "sid": sid, "iat": now, "exp": now + lifetime,
+        "jti": jti or uuid.uuid4().hex,
+    }  # fmt: skip
     return jwt.encode(claims, signing_key(settings), algorithm=ALGORITHM), int(lifetime.total_seconds())
 
 
 def decode_token(settings: Settings, token: str, expected: TokenType) -> TokenClaims:
     try:
         claims = jwt.decode(
-            token, signing_key(settings), algorithms=[ALGORITHM], options={"require": ["exp", "sub", "type"]}
+            token,
+            signing_key(settings),
+            algorithms=[ALGORITHM],
+            options={"require": ["exp", "sub", "type", "sid", "jti"]},  # no sid: not revocable, not accepted
         )
     except jwt.PyJWTError as exc:
         raise InvalidToken(type(exc).__name__) from None
-    if claims.get("type") != expected or not isinstance(claims.get("sub"), str):
+    if claims.get("type") != expected or not all(isinstance(claims.get(k), str) for k in ("sub", "sid", "jti")):
         raise InvalidToken("wrong token type")
-    return TokenClaims(claims["sub"], expected, datetime.fromtimestamp(claims["exp"], UTC))
+    return TokenClaims(
+        claims["sub"], expected, datetime.fromtimestamp(claims["exp"], UTC), claims["sid"], claims["jti"]
+    )

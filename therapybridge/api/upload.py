@@ -18,7 +18,12 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 
 MAX_FIELDS = 16
 MAX_FIELD_BYTES = 4096
+MAX_HEADER_BYTES = 8192  # one part header (name and value); they accumulate in memory
+MAX_EPILOGUE_BYTES = 4096  # after the closing boundary: a smuggled payload, not a form
 FLUSH_BYTES = 1 << 20  # write to disk in ~1 MiB batches, off the event loop
+
+
+HEADER_TOO_LONG = "a multipart part header is too long (keep the file name under 255 characters)"
 
 
 class UploadTooLarge(Exception):
@@ -71,9 +76,15 @@ class _Receiver:
 
     def on_header_field(self, data: bytes, start: int, end: int) -> None:
         self._hname += data[start:end]
+        self._header_cap()
 
     def on_header_value(self, data: bytes, start: int, end: int) -> None:
         self._hvalue += data[start:end]
+        self._header_cap()
+
+    def _header_cap(self) -> None:
+        if len(self._hname) + len(self._hvalue) > MAX_HEADER_BYTES or len(self._headers) > 16:
+            raise BadUpload(HEADER_TOO_LONG)
 
     def on_header_end(self) -> None:
         self._headers[self._hname.lower()] = self._hvalue
@@ -168,17 +179,23 @@ async def receive_upload(
             "on_end": rx.on_end,
         },
     )
+    trailing = 0
     try:
         async for chunk in stream:
             if not chunk:
                 continue
+            if rx.ended:  # read to the end, so a body cannot hide anything after its closing boundary
+                trailing += len(chunk)
+                if trailing > MAX_EPILOGUE_BYTES:
+                    raise BadUpload("unexpected data after the end of the multipart body")
+                continue
             try:
                 parser.write(chunk)
             except FormParserError as exc:
-                raise BadUpload("the multipart body is malformed") from exc
+                if "header size" in str(exc):  # python-multipart's own cap on one part header
+                    raise BadUpload(HEADER_TOO_LONG) from None
+                raise BadUpload("the multipart body is malformed") from None
             await rx.flush()
-            if rx.ended:
-                break
         if not rx.ended:
             raise BadUpload("the upload ended before the multipart body was complete")
         await rx.flush(force=True)

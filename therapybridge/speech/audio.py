@@ -26,6 +26,14 @@ class InvalidAudio(ValueError):
     """The file is not audio we can process. Never worth retrying."""
 
 
+# Decoding stops this far past the limit: enough to tell "over" from "exactly at" it.
+_LIMIT_SLACK_S = 1.0
+
+
+def _too_long(max_duration_s: float) -> InvalidAudio:
+    return InvalidAudio(f"the recording is longer than the {max_duration_s / 3600:g} h limit")
+
+
 @dataclass(frozen=True)
 class AudioInfo:
     duration_seconds: float
@@ -79,7 +87,7 @@ def probe(path: Path, max_duration_s: float | None = None) -> AudioInfo:
     try:
         info = ffmpeg.probe(str(path))
     except ffmpeg.Error as exc:
-        raise InvalidAudio(f"cannot read audio: {_ffmpeg_reason(exc)}") from None
+        raise InvalidAudio(f"cannot read audio: {_ffmpeg_reason(exc, path)}") from None
     streams = [s for s in info.get("streams", []) if s.get("codec_type") == "audio"]
     if not streams:
         raise InvalidAudio("the file has no audio stream")
@@ -89,9 +97,10 @@ def probe(path: Path, max_duration_s: float | None = None) -> AudioInfo:
         raise InvalidAudio("the audio has zero duration")
     if max_duration_s is not None and duration > max_duration_s:
         raise InvalidAudio(f"the recording is {duration / 3600:.1f} h long; the limit is {max_duration_s / 3600:.1f} h")
-    _decode_check(path, duration)
+    # The header can lie (a FLAC's total_samples, a WAV's data size): the decoded length is the truth.
+    decoded = _decode_check(path, duration, max_duration_s)
     return AudioInfo(
-        duration_seconds=duration,
+        duration_seconds=max(duration, decoded),
         format_name=str(info.get("format", {}).get("format_name", "")),
         codec=str(stream.get("codec_name", "")),
         sample_rate=int(stream.get("sample_rate") or 0),
@@ -99,27 +108,32 @@ def probe(path: Path, max_duration_s: float | None = None) -> AudioInfo:
     )
 
 
-def _decode_check(path: Path, declared_s: float) -> None:
-    """Decode everything to null. Corruption shows up as decoder errors; truncation as less audio
-    than the header declares (VBR MP3s and most containers carry the full length up front)."""
+def _decode_check(path: Path, declared_s: float, max_duration_s: float | None = None) -> float:
+    """Decode everything to null (at most to just past the limit) and return the decoded length.
+    Corruption shows up as decoder errors; truncation as less audio than the header declares (VBR
+    MP3s and most containers carry the full length up front); a lying header as more than the limit."""
+    limit = {} if max_duration_s is None else {"t": max_duration_s + _LIMIT_SLACK_S}
     try:
         out, err = (
             ffmpeg.input(str(path))
-            .output("-", format="null")
+            .output("-", format="null", **limit)
             .run(
                 cmd=[*FFMPEG, "-v", "error", "-xerror", "-progress", "pipe:1"], capture_stdout=True, capture_stderr=True
             )
         )
     except ffmpeg.Error as exc:
-        raise InvalidAudio(f"the audio is corrupt or truncated: {_ffmpeg_reason(exc)}") from None
+        raise InvalidAudio(f"the audio is corrupt or truncated: {_ffmpeg_reason(exc, path)}") from None
     if err and err.strip():
-        raise InvalidAudio(f"the audio is corrupt or truncated: {_first_line(err)}")
+        raise InvalidAudio(f"the audio is corrupt or truncated: {_first_line(err, path)}")
     times = re.findall(rb"out_time_us=(\d+)", out or b"")
     decoded_s = int(times[-1]) / 1e6 if times else declared_s
+    if max_duration_s is not None and decoded_s > max_duration_s:
+        raise _too_long(max_duration_s)
     if decoded_s < declared_s - max(1.0, 0.02 * declared_s):
         raise InvalidAudio(
             f"the audio is truncated: the header declares {declared_s:.1f} s but only {decoded_s:.1f} s decode"
         )
+    return decoded_s
 
 
 def validate(path: Path, original_name: str | None = None, max_duration_s: float | None = None) -> AudioInfo:
@@ -128,15 +142,23 @@ def validate(path: Path, original_name: str | None = None, max_duration_s: float
     return probe(path, max_duration_s)
 
 
-def _first_line(stderr: bytes) -> str:
+def _first_line(stderr: bytes, path: Path | None = None) -> str:
+    """ffmpeg's last error line, fit for a user: without the `[flac @ 0x55ab…]` context tag (a memory
+    address), our file paths, or other addresses; short."""
     lines = [ln for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
-    # ffmpeg prefixes lines with the input path; the path is ours, not the user's data, but trim it.
     text = lines[-1] if lines else "unknown error"
-    return re.sub(r"^.*?: ", "", text, count=1)[:200]
+    if path is not None:
+        text = text.replace(str(path), "")
+    text = re.sub(r"\[[^\]]*\]\s*", "", text)
+    text = re.sub(r"(?:^|\s)/\S*?:\s+", " ", text)  # "/data/blobs/…/upload.flac: End of file"
+    text = re.sub(r"/\S+", "", text)
+    text = re.sub(r"\b0x[0-9a-fA-F]+\b", "", text)
+    text = re.sub(r"\s+", " ", text).strip(" :")
+    return text[:120] or "unknown error"
 
 
-def _ffmpeg_reason(exc: ffmpeg.Error) -> str:
-    return _first_line(exc.stderr or b"")
+def _ffmpeg_reason(exc: ffmpeg.Error, path: Path | None = None) -> str:
+    return _first_line(exc.stderr or b"", path)
 
 
 # EBU R128 targets (the loudnorm defaults the design names): integrated loudness, range, true-peak ceiling.
@@ -199,32 +221,38 @@ def normalisation_gain_db(m: Loudness | None) -> float:
     return min(TARGET_I - m.integrated, TARGET_TP - m.true_peak)
 
 
-def to_wav16k(src: Path, dst: Path) -> None:
+def to_wav16k(src: Path, dst: Path, max_duration_s: float | None = None) -> None:
     """Any supported input → 16 kHz mono 16-bit PCM WAV, loudness normalised (EBU R128, -23 LUFS).
 
     One decode: ffmpeg converts to 16 kHz mono float samples and, on the same converted stream,
     runs its EBU R128 scanner (so the level and the true peak are those of the audio the models
     read, after the downmix); numpy then applies the single gain while converting to 16-bit, a
     minute at a time. A single gain, so no dynamics processing and no shift in time.
+
+    With `max_duration_s`, ffmpeg stops decoding just past the limit (whatever the header declares),
+    so a recording that lies about its length costs at most the limit's worth of disk and time.
     """
     dst.parent.mkdir(parents=True, exist_ok=True)
     raw, tmp = dst.with_suffix(".f32.part"), dst.with_suffix(".part.wav")
+    limit = {} if max_duration_s is None else {"t": max_duration_s + _LIMIT_SLACK_S}
     mono = ffmpeg.input(str(src)).audio.filter(
         "aformat", sample_fmts="flt", sample_rates=SAMPLE_RATE, channel_layouts="mono"
     )
     split = mono.filter_multi_output("asplit", 2)
-    meter = split[0].filter("ebur128", peak="true", framelog="verbose").output("-", format="null")
-    pcm = split[1].output(str(raw), acodec="pcm_f32le", format="f32le")
+    meter = split[0].filter("ebur128", peak="true", framelog="verbose").output("-", format="null", **limit)
+    pcm = split[1].output(str(raw), acodec="pcm_f32le", format="f32le", **limit)
     try:
         _, err = (
             ffmpeg.merge_outputs(meter, pcm)
             .overwrite_output()
             .run(cmd=[*FFMPEG, "-nostats"], capture_stdout=True, capture_stderr=True)
         )
+        if max_duration_s is not None and raw.stat().st_size / 4 / SAMPLE_RATE > max_duration_s:
+            raise _too_long(max_duration_s)
         _apply_gain(raw, tmp, 10 ** (normalisation_gain_db(_parse_summary(err)) / 20))
     except ffmpeg.Error as exc:
         tmp.unlink(missing_ok=True)
-        raise InvalidAudio(f"cannot convert audio: {_ffmpeg_reason(exc)}") from None
+        raise InvalidAudio(f"cannot convert audio: {_ffmpeg_reason(exc, src)}") from None
     finally:
         raw.unlink(missing_ok=True)
     tmp.replace(dst)  # atomic: a retried attempt never sees half a file

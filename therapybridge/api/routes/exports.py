@@ -9,6 +9,7 @@ from fastapi.responses import Response
 
 from therapybridge.api.deps import CurrentUser, SessionDep, visible_session
 from therapybridge.api.models import Message
+from therapybridge.api.routes.audit import record
 from therapybridge.exports import FORMATS, ExportFormat
 
 router = APIRouter(prefix="/api/sessions", tags=["exports"])
@@ -20,6 +21,7 @@ def _endpoint(fmt: ExportFormat) -> Callable[[str, CurrentUser, SessionDep], Awa
         if row.status != "processed":
             raise HTTPException(status.HTTP_409_CONFLICT, detail=f"the session is {row.status}, not processed")
         body = fmt.render(row.to_document())
+        await record(db, user, "session.export", session_id=row.id, patient_id=row.patient_id)
         # Named after the session id: the upload's own name can be patient data.
         disposition = f'attachment; filename="session-{row.id}-{fmt.filename}"'
         return Response(body, media_type=fmt.media_type, headers={"Content-Disposition": disposition})

@@ -7,6 +7,7 @@ from sqlmodel import col, func, select
 
 from therapybridge.api.deps import CurrentUser, SessionDep, own_patient
 from therapybridge.api.models import Message, PatientCreate, PatientList, PatientPublic
+from therapybridge.api.routes.audit import record
 from therapybridge.db import Patient
 
 router = APIRouter(prefix="/api/patients", tags=["patients"])
@@ -36,9 +37,12 @@ async def list_patients(
     total = (await db.exec(select(func.count()).select_from(Patient).where(*mine))).one()
     query = select(Patient).where(*mine).order_by(col(Patient.name), col(Patient.id)).offset(offset).limit(limit)
     rows = (await db.exec(query)).all()
+    await record(db, user, "patient.list")
     return PatientList(data=[PatientPublic.model_validate(p) for p in rows], count=total)
 
 
 @router.get("/{patient_id}", response_model=PatientPublic, responses={401: {"model": Message}, 404: {"model": Message}})
 async def get_patient(patient_id: str, user: CurrentUser, db: SessionDep) -> Patient:
-    return await own_patient(db, user, patient_id)
+    patient = await own_patient(db, user, patient_id)
+    await record(db, user, "patient.read", patient_id=patient.id)
+    return patient

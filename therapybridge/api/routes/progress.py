@@ -17,7 +17,14 @@ from typing import Annotated
 from fastapi import APIRouter, Header, HTTPException, Query, Request, WebSocket, WebSocketDisconnect, status
 from fastapi.responses import Response, StreamingResponse
 
-from therapybridge.api.deps import SessionDep, SettingsDep, StreamUser, user_from_token, visible_session
+from therapybridge.api.deps import (
+    SessionDep,
+    SettingsDep,
+    StreamUser,
+    user_from_ticket,
+    user_from_token,
+    visible_session,
+)
 from therapybridge.api.live import ProgressHub, SessionGone, Snapshot, parse_event_id, snapshot_from_row
 from therapybridge.api.models import Message
 from therapybridge.db import session_scope
@@ -48,15 +55,19 @@ async def _ticks(hub: ProgressHub, session_id: str, ping_s: float) -> AsyncItera
 async def progress_ws(
     websocket: WebSocket,
     session_id: str,
-    token: Annotated[str | None, Query(description="Access token (JWT).")] = None,
+    ticket: Annotated[str | None, Query(description="A stream ticket from POST /api/auth/ticket.")] = None,
+    token: Annotated[str | None, Query(description="Deprecated: the access token (ALLOW_QUERY_TOKEN=true).")] = None,
 ) -> None:
-    """WebSocket progress; `?token=` carries the access token. Close code 1008 for a bad token or a
-    session that is not yours (or does not exist)."""
+    """WebSocket progress; `?ticket=` carries a single-use stream ticket. Close code 1008 for a bad
+    ticket or a session that is not yours (or does not exist)."""
     await websocket.accept()
     settings = websocket.app.state.settings
     async with session_scope() as db:
         try:
-            user = await user_from_token(db, settings, token)
+            if ticket:
+                user = await user_from_ticket(db, settings, ticket, session_id, "stream")
+            else:
+                user = await user_from_token(db, settings, token if settings.allow_query_token else None)
             await visible_session(db, user, session_id)
         except HTTPException as exc:
             await websocket.close(code=POLICY_VIOLATION, reason=str(exc.detail))
@@ -110,7 +121,7 @@ async def progress_sse(
 ) -> Response:
     """Server-Sent Events: `event: progress` on every change, then `event: complete` (processed) or
     `event: failed` (failed or cancelled; see `status`). Keep-alive comments between. Resumes after
-    `Last-Event-ID`. Auth by bearer header or `?token=` (EventSource cannot send headers)."""
+    `Last-Event-ID`. Auth by bearer header or `?ticket=` (EventSource cannot send headers)."""
     row = await visible_session(db, user, session_id)
     await db.close()  # no pooled connection held for the life of the stream
     resume = parse_event_id(last_event_id)

@@ -3,15 +3,17 @@ enrolling the therapist's voice from a confirmed session."""
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
 from fastapi.responses import FileResponse, PlainTextResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field, field_validator
 
 from therapybridge import voiceprints
 from therapybridge.api.deps import BlobsDep, CurrentUser, SessionDep, StreamUser, visible_session
 from therapybridge.api.models import Message
+from therapybridge.api.routes.audit import record
 from therapybridge.db import SessionRecord
 from therapybridge.document import Role, SessionDocument
 from therapybridge.domain.note_formats import render_note
@@ -36,20 +38,37 @@ async def clinical_note(
     format: Annotated[Literal["soap", "dap", "birp", "girp"], Query()] = "soap",
 ) -> PlainTextResponse:
     """The session's notes rendered as a SOAP, DAP, BIRP or GIRP note (plain text)."""
-    doc = _processed(await visible_session(db, user, session_id))
+    row = await visible_session(db, user, session_id)
+    doc = _processed(row)
     if doc.extracted_notes is None:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="the session has no notes")
+    await record(db, user, "session.notes", session_id=row.id, patient_id=row.patient_id)
     return PlainTextResponse(render_note(doc.extracted_notes, format, doc.transcript_segments))
 
 
+MAX_NAME = 80  # a display name, not a document
+
+
 class SpeakerUpdate(BaseModel):
-    label: str
+    """Only the fields sent change: a rename keeps the role, a role fix keeps the name. An explicit
+    null (or an empty name) clears the field."""
+
+    label: str = Field(max_length=40)
     role: Role | None = None
-    name: str | None = None
+    name: str | None = Field(default=None, max_length=MAX_NAME)
+
+    @field_validator("name")
+    @classmethod
+    def _clean_name(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if any(unicodedata.category(ch) in ("Cc", "Cf") for ch in value):
+            raise ValueError("the name must not contain control characters")
+        return value.strip() or None
 
 
 class SpeakersUpdate(BaseModel):
-    speakers: list[SpeakerUpdate]
+    speakers: list[SpeakerUpdate] = Field(max_length=20)
     enroll_therapist_voice: bool = False  # use this session's therapist voice for future sessions
 
 
@@ -66,7 +85,9 @@ async def update_speakers(
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"unknown speaker label(s): {', '.join(unknown)}")
     updates = {u.label: u for u in body.speakers}
     doc.speakers = [
-        s.model_copy(update={"role": updates[s.label].role, "name": updates[s.label].name}) if s.label in updates else s
+        s.model_copy(update=updates[s.label].model_dump(include=updates[s.label].model_fields_set - {"label"}))
+        if s.label in updates
+        else s
         for s in doc.speakers
     ]
     role_of = {s.label: s.role for s in doc.speakers}
@@ -76,7 +97,7 @@ async def update_speakers(
         _enroll(blobs, row, [s.label for s in doc.speakers if s.role == "therapist"])
     row.document = doc.model_dump(mode="json")
     db.add(row)
-    await db.commit()
+    await record(db, user, "session.update", session_id=row.id, patient_id=row.patient_id)  # commits both
     return row.to_document()
 
 
@@ -98,6 +119,7 @@ async def session_audio(session_id: str, user: StreamUser, db: SessionDep, blobs
     candidates = [row.upload_ref, f"{row.id}/audio16k.wav"]
     for key in filter(None, candidates):
         if blobs.exists(key):
+            await record(db, user, "session.audio", session_id=row.id, patient_id=row.patient_id)
             return FileResponse(blobs.path(key), filename=f"session-{row.id}{blobs.path(key).suffix}")
     raise HTTPException(status.HTTP_404_NOT_FOUND, detail="the audio of this session was not kept (RETAIN_AUDIO)")
 

@@ -17,7 +17,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import defer
 from sqlmodel import col, select
@@ -41,21 +41,22 @@ from therapybridge.api.deps import (
     TemporalUnavailable,
     visible_session,
 )
+from therapybridge.api.limits import MULTIPART_SLACK
 from therapybridge.api.live import live_progress, load_row, record_outcome
 from therapybridge.api.models import Message, SessionList, SessionSummary
+from therapybridge.api.routes.audit import record
 from therapybridge.api.upload import BadUpload, UploadTooLarge, receive_upload
 from therapybridge.blobs import BlobStore, upload_key
-from therapybridge.db import DeletedSession, Patient, SessionRecord, session_scope
+from therapybridge.db import AuditEvent, DeletedSession, Patient, SessionRecord, session_scope
 from therapybridge.document import FINAL_STATUSES, SessionDocument, Status
 from therapybridge.settings import Settings
-from therapybridge.speech.audio import ALLOWED_EXTENSIONS, InvalidAudio, check_file_type, probe
+from therapybridge.speech.audio import ALLOWED_EXTENSIONS, AudioInfo, InvalidAudio, check_file_type, probe
 from therapybridge.temporal import start_session, workflow_id
 
 log = logging.getLogger("therapybridge.api.sessions")
 router = APIRouter(prefix="/api/sessions", tags=["sessions"])
 
 MiB = 1024 * 1024
-MULTIPART_SLACK = MiB  # room for the form fields and part headers around the file
 RETRYABLE = ("failed", "cancelled")
 CANCEL_WAIT_S = 15.0
 
@@ -116,7 +117,30 @@ def _replay(response: Response, row: SessionRecord) -> SessionDocument:
     return row.to_document()
 
 
-async def _validate_audio(settings: Settings, blobs: BlobStore, key: str, filename: str) -> None:
+async def _active_sessions(db: AsyncSession, user_id: str) -> int:
+    query = select(func.count()).where(
+        col(SessionRecord.therapist_id) == user_id, col(SessionRecord.status).not_in(FINAL_STATUSES)
+    )
+    return int((await db.exec(query)).one())
+
+
+def _too_many_active(settings: Settings) -> HTTPException:
+    limit = settings.max_active_sessions_per_user
+    return HTTPException(
+        status.HTTP_429_TOO_MANY_REQUESTS,
+        detail=f"you already have {limit} sessions queued or processing; upload again when one has finished",
+        headers={"Retry-After": "60"},
+    )
+
+
+async def _stored_hours(db: AsyncSession, user_id: str) -> float:
+    query = select(func.coalesce(func.sum(SessionRecord.duration_seconds), 0.0)).where(
+        col(SessionRecord.therapist_id) == user_id
+    )
+    return float((await db.exec(query)).one()) / 3600
+
+
+async def _validate_audio(settings: Settings, blobs: BlobStore, key: str, filename: str) -> AudioInfo:
     """speech.audio's checks: wrong type or header → 415, undecodable or empty audio → 400."""
     path = blobs.path(key)
     if path.stat().st_size == 0:
@@ -126,7 +150,7 @@ async def _validate_audio(settings: Settings, blobs: BlobStore, key: str, filena
     except InvalidAudio as exc:
         raise _error(status.HTTP_415_UNSUPPORTED_MEDIA_TYPE, str(exc)) from None
     try:
-        await asyncio.to_thread(probe, path, settings.max_duration_hours * 3600)
+        return await asyncio.to_thread(probe, path, settings.max_duration_hours * 3600)
     except InvalidAudio as exc:
         raise _error(status.HTTP_400_BAD_REQUEST, str(exc)) from None
 
@@ -172,7 +196,8 @@ def session_input(row: SessionRecord) -> m.SessionInput:
         **ERRORS,
         400: {"model": Message, "description": "Empty, corrupt or truncated audio, or a malformed body."},
         404: {"model": Message, "description": "Unknown patient (or not yours)."},
-        413: {"model": Message, "description": "Larger than MAX_UPLOAD_SIZE_MB."},
+        413: {"model": Message, "description": "Larger than MAX_UPLOAD_SIZE_MB, or past MAX_STORED_HOURS_PER_USER."},
+        429: {"model": Message, "description": "MAX_ACTIVE_SESSIONS_PER_USER already queued or processing."},
         415: {"model": Message, "description": "Not a supported audio type, or content that does not match it."},
         503: {"model": Message, "description": "The workflow service is unavailable."},
     },
@@ -208,6 +233,10 @@ async def upload_session(
     # Before anything else takes a connection: a request holding one while it waits for a second
     # deadlocks the pool under concurrent uploads.
     await db.close()  # detach what is loaded and hand the pooled connection back while the body streams in
+    # Per-user quota, before a byte of the body is read (checked again once the row exists: races).
+    if await _active_sessions(db, user.id) >= settings.max_active_sessions_per_user:
+        raise _too_many_active(settings)
+    await db.close()
     try:  # a provider that keeps failing (circuit breaker open): refuse before reading the body
         await breaker.check()
     except breaker.BreakerOpen as exc:
@@ -246,7 +275,15 @@ async def upload_session(
 
         key = upload_key(session_id, parsed.filename)
         os.replace(blobs.path(f"{session_id}/.upload.partial"), blobs.path(key))
-        await _validate_audio(settings, blobs, key, parsed.filename)
+        info = await _validate_audio(settings, blobs, key, parsed.filename)
+        stored = await _stored_hours(db, user.id)
+        await db.close()
+        if stored + info.duration_seconds / 3600 > settings.max_stored_hours_per_user:
+            raise _error(
+                status.HTTP_413_CONTENT_TOO_LARGE,
+                f"this recording would take your stored audio past the {settings.max_stored_hours_per_user:g} h "
+                "quota; delete sessions you no longer need",
+            )
 
         row = SessionRecord(
             id=session_id,
@@ -258,6 +295,7 @@ async def upload_session(
             idempotency_key=idempotency_key,
             session_date=session_date,
             num_speakers=num_speakers,
+            duration_seconds=info.duration_seconds,  # counts toward the stored-hours quota at once
         )
         db.add(row)
         try:
@@ -270,6 +308,8 @@ async def upload_session(
             if existing is None:
                 raise
             return _replay(response, existing)
+        if await _active_sessions(db, user.id) > settings.max_active_sessions_per_user:
+            raise _too_many_active(settings)  # a concurrent upload got there first; finally removes the row
         try:
             await start_session(temporal, settings, session_input(row))
         except Exception as exc:
@@ -341,10 +381,12 @@ async def list_sessions(
     rows = list((await db.exec(query)).all())
     more = len(rows) > limit
     rows = rows[:limit]
-    return SessionList(
+    page = SessionList(
         data=[SessionSummary.model_validate(r) for r in rows],
         next_cursor=_encode_cursor(rows[-1]) if more and rows else None,
     )
+    await record(db, user, "session.list", patient_id=patient_id)
+    return page
 
 
 @router.get("/{session_id}", response_model=SessionDocument, responses=ERRORS)
@@ -352,6 +394,7 @@ async def get_session(session_id: str, request: Request, user: CurrentUser, db: 
     """The session document (docs/ARCHITECTURE.md §5); while it runs, status and progress are live."""
     row = await visible_session(db, user, session_id)
     doc = row.to_document()
+    await record(db, user, "session.read", session_id=row.id, patient_id=row.patient_id)
     if row.status in FINAL_STATUSES:
         return doc
     await db.close()
@@ -509,6 +552,7 @@ async def delete_session(
     await asyncio.to_thread(blobs.delete_session, session_id)
     await db.delete(row)
     db.add(DeletedSession(id=session_id, deleted_at=time.time()))  # a late save must not bring it back
+    db.add(AuditEvent(user_id=user.id, action="session.delete", session_id=session_id, patient_id=row.patient_id))
     await db.commit()
     if running:
         # An activity that was mid-flight when the workflow stopped can still write a file or the row

@@ -95,6 +95,12 @@ export const auth = {
     if (jwtExpiry(tokens.access_token) - Date.now() < 60_000) await this.refresh();
     return readTokens().access_token;
   },
+  /** A ticket for one session's progress stream (single use) or audio: what a URL carries instead of
+   * the access token, which would end up in proxy access logs. */
+  async ticket(sessionId, purpose = "stream") {
+    const out = await request("POST", "/api/auth/ticket", { json: { session_id: sessionId, purpose } });
+    return out.ticket;
+  },
 };
 
 async function send(method, path, { json, form, query, headers = {} } = {}, retried = false) {

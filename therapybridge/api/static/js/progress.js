@@ -1,6 +1,6 @@
 // Live progress of one session: WebSocket first, Server-Sent Events when WebSockets do not get through
 // (some proxies), polling as the last resort. A dropped connection reconnects with backoff and a
-// fresh token; a connection that goes silent (no message, no ping) counts as dropped. Progress never
+// fresh ticket; a connection that goes silent (no message, no ping) counts as dropped. Progress never
 // goes backwards on screen.
 
 import { auth, request } from "./api.js";
@@ -69,21 +69,26 @@ export function watchProgress(sessionId, { onUpdate, onFinal, onConnection = () 
     if (closed || finished) return;
     const kind = order[transportIndex];
     onConnection(kind === "poll" ? "polling" : "connecting", kind);
-    let token;
-    try {
-      token = await auth.accessToken();
-    } catch {
-      onConnection("reconnecting", kind, "signed out");
+    if (kind === "poll") {
+      current = startPolling();
       return;
     }
-    if (kind === "ws") current = openWebSocket(token);
-    else if (kind === "sse") current = openEventSource(token);
-    else current = startPolling();
+    let ticket;
+    try {
+      ticket = await auth.ticket(sessionId); // single use: every (re)connection asks for a new one
+    } catch (err) {
+      if (err && err.status === 401) onConnection("reconnecting", kind, "signed out");
+      else dropped("refused", { everConnected: false });
+      return;
+    }
+    if (closed || finished) return;
+    if (kind === "ws") current = openWebSocket(ticket);
+    else current = openEventSource(ticket);
   }
 
-  function openWebSocket(token) {
+  function openWebSocket(ticket) {
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    const ws = new WebSocket(`${scheme}://${location.host}/api/sessions/ws/${encodeURIComponent(sessionId)}?token=${encodeURIComponent(token)}`);
+    const ws = new WebSocket(`${scheme}://${location.host}/api/sessions/ws/${encodeURIComponent(sessionId)}?ticket=${encodeURIComponent(ticket)}`);
     let opened = false;
     let gotMessage = false;
     ws.onopen = () => {
@@ -127,8 +132,8 @@ export function watchProgress(sessionId, { onUpdate, onFinal, onConnection = () 
     return { stop: () => ws.close(1000) };
   }
 
-  function openEventSource(token) {
-    const url = `/api/sessions/${encodeURIComponent(sessionId)}/status/stream?token=${encodeURIComponent(token)}`;
+  function openEventSource(ticket) {
+    const url = `/api/sessions/${encodeURIComponent(sessionId)}/status/stream?ticket=${encodeURIComponent(ticket)}`;
     const es = new EventSource(url);
     let gotMessage = false;
     const handle = (event) => {
@@ -149,8 +154,8 @@ export function watchProgress(sessionId, { onUpdate, onFinal, onConnection = () 
     es.addEventListener("failed", handle);
     es.onopen = alive;
     es.onerror = () => {
-      // EventSource reconnects by itself while CONNECTING; CLOSED means it gave up (e.g. 401 on an
-      // expired token): reconnect ourselves with a fresh token.
+      // EventSource reconnects by itself while CONNECTING (with the spent ticket: 401); CLOSED means it
+      // gave up: reconnect ourselves with a fresh ticket.
       if (es.readyState === EventSource.CLOSED) dropped("closed", { everConnected: gotMessage });
       else onConnection("reconnecting", "sse");
     };

@@ -372,9 +372,12 @@ export async function renderSession(main, sessionId) {
     const player = h("section", { class: "panel", "aria-labelledby": "player-heading" }, h("h2", { id: "player-heading" }, "Recording"));
     if (caps.audio) {
       audio = h("audio", { controls: true, preload: "metadata", id: "player", class: "player" });
-      auth.accessToken().then((token) => {
-        audio.src = `${base}/audio?token=${encodeURIComponent(token)}`;
-      });
+      auth.ticket(sessionId, "audio").then(
+        (ticket) => {
+          audio.src = `${base}/audio?ticket=${encodeURIComponent(ticket)}`;
+        },
+        () => audio.dispatchEvent(new Event("error")),
+      );
       const unavailable = h("p", { class: "muted", hidden: true }, "The audio of this session is not kept on the server.");
       audio.addEventListener("error", () => {
         audio.hidden = true;
