@@ -72,6 +72,11 @@ def plan_windows(regions: list[Region], duration: float, target_s: float = 120.0
     return windows
 
 
+def config_key() -> str:
+    """What decides the regions (a cache key for benchmarks)."""
+    return repr((VAD_OPTIONS, BLOCK_S))
+
+
 def speech_seconds(regions: list[Region]) -> float:
     return sum(e - s for s, e in regions)
 
