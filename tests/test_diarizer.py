@@ -232,3 +232,25 @@ def test_progress_callback_can_cancel(diarizer, d01_head) -> None:
 def test_no_speech_gives_no_turns(diarizer, d01_head) -> None:
     wav, _ = d01_head
     assert diarizer.diarize(wav, []) == []
+
+
+def test_hints_reach_the_clusterer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The diarize activity's request hints arrive in cluster_embeddings unchanged."""
+    from therapybridge.speech import diarizer as dmod
+
+    seen: dict[str, object] = {}
+
+    def fake_cluster(emb: np.ndarray, **kw: object) -> np.ndarray:
+        seen.update(kw)
+        return np.zeros(len(emb), dtype=int)
+
+    d = object.__new__(dmod.Diarizer)
+    d.cfg = dmod.DiarizerConfig()
+    emb = l2norm(np.abs(RNG.standard_normal((6, 256)))).astype(np.float32)
+    spans = np.array([[i * 0.5, i * 0.5 + 1.5] for i in range(6)])
+    monkeypatch.setattr(d, "embed", lambda *a, **k: dmod.Windows(emb, spans))
+    monkeypatch.setattr(dmod, "cluster_embeddings", fake_cluster)
+    d.diarize(Path("x.wav"), [(0.0, 4.0)], num_speakers=None, min_speakers=2, max_speakers=4)
+    assert (seen["num_speakers"], seen["min_speakers"], seen["max_speakers"]) == (None, 2, 4)
+    d.diarize(Path("x.wav"), [(0.0, 4.0)], num_speakers=3)
+    assert seen["num_speakers"] == 3
