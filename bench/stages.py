@@ -89,7 +89,10 @@ def plain_faster_whisper(audio: Path, threads: int = 0) -> tuple[float, float, s
 
     cfg = AsrConfig.from_settings(get_settings())
     model = WhisperModel(
-        cfg.model, device=cfg.device, compute_type=compute_type_for(cfg.device, cfg.compute_type), cpu_threads=threads
+        cfg.resolve().path,
+        device=cfg.device,
+        compute_type=compute_type_for(cfg.device, cfg.compute_type),
+        cpu_threads=threads,
     )
     t0 = time.monotonic()
     segments, info = model.transcribe(str(audio), **transcribe_kwargs(cfg))

@@ -3,6 +3,7 @@
     python -m bench.throughput                      # 60-minute session: (a), (b), (c), overhead
     python -m bench.throughput --minutes 3 --sessions 4 --cases c
     python -m bench.throughput --scale-out          # (c) with 1 then 2 gpu workers, 1 thread each
+    python -m bench.throughput --asr-model tiny.en  # every case with the fast bundled model (default: base)
 
 Builds a session by concatenating corpus sessions (bench.corpus_concat, truth times shifted) and runs,
 one after another in this process, on the same audio:
@@ -580,6 +581,7 @@ async def run_all(args: argparse.Namespace, audio: Path, truth: Truth, duration:
     finally:
         await stack.stop()
     if args.json:
+        results["asr_model"] = asr_model_line()
         args.json.write_text(json.dumps(results, default=_jsonable, indent=1), encoding="utf-8")
 
 
@@ -590,6 +592,16 @@ def _jsonable(o: object) -> object:
         d.pop("turns", None)
         return d
     return str(o)
+
+
+def asr_model_line() -> str:
+    """The model every case runs (ASR_MODEL, as the workers resolve it), printed with the figures."""
+    from therapybridge.settings import get_settings
+    from therapybridge.speech.asr import AsrConfig
+
+    cfg = AsrConfig.from_settings(get_settings())
+    model = cfg.resolve()
+    return f"{model.name} ({model.version}), beam {cfg.beam_size}, language {cfg.language or 'auto'}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -603,14 +615,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale-out", action="store_true", help="(c) with 1 then 2 gpu workers, 1 thread each")
     ap.add_argument("--audio-cache", type=Path, default=Path(tempfile.gettempdir()) / "tb-concat")
     ap.add_argument("--json", type=Path, help="also write the figures here")
+    ap.add_argument("--asr-model", help="ASR_MODEL for (a), (b) and the workers of (c): base (default), tiny.en, …")
     args = ap.parse_args(argv)
+    if args.asr_model:
+        os.environ["ASR_MODEL"] = args.asr_model  # before any settings are read; workers inherit it
 
     tmp = private_environment("tb-throughput-")
     session = build_session(args.minutes, args.audio_cache)
     truth = load_truth(session.truth)
     print(
         f"session {session.audio.name}: {session.duration:.1f} s from {len(session.pieces)} corpus sessions; "
-        f"{cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M:%S')}; {load_line()}",
+        f"{cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M:%S')}; {load_line()}\n"
+        f"ASR model: {asr_model_line()}",
         flush=True,
     )
     try:

@@ -44,7 +44,6 @@ FALLBACK_DOCS: dict[str, str] = {
     "retry_max_attempts": "Activity retry policy: attempts in all (the first one included) for retryable errors.",
     "asr_device": "Where faster-whisper runs. auto: CUDA when a GPU is visible, else CPU.",
     "asr_beam_size": "Beam size of the Whisper decoder (1 = greedy, faster, slightly less accurate).",
-    "asr_language": "Spoken language (ISO code) passed to Whisper; tiny.en supports English only.",
     "diarizer": "Speaker diarization backend: embedded (Resemblyzer, offline) or pyannote (PYANNOTE_CHECKPOINT).",
     "hf_token": "Hugging Face token, only for a pyannote pipeline given by hub id.",
     "notes_provider": "Clinical notes: local (deterministic extractor, offline) or openai (any compatible chat API).",

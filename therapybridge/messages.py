@@ -29,6 +29,16 @@ NON_RETRYABLE = [INVALID_AUDIO, NO_SPEECH, PROVIDER_AUTH, PROVIDER_BAD_REQUEST, 
 
 
 @dataclass
+class ModelInfo:
+    """A model that worked on the session, for the document's `models` record (name and version or hash).
+
+    Results carry it as an optional field with a default, so histories recorded before it replay."""
+
+    name: str
+    version: str = ""
+
+
+@dataclass
 class SessionInput:
     session_id: str
     upload_ref: str  # blob key of the original upload
@@ -53,6 +63,7 @@ class PreprocessResult:
     duration_seconds: float
     speech_seconds: float
     windows: list[list[float]]  # [start, end] transcription windows cut at silences
+    vad: ModelInfo | None = None  # the VAD model that found the speech regions
 
 
 @dataclass
@@ -72,6 +83,7 @@ class WindowResult:
     words: int
     language: str
     seconds: float  # processing time
+    model: ModelInfo | None = None  # the ASR model that transcribed the window
 
 
 @dataclass
@@ -90,6 +102,7 @@ class DiarizeResult:
     ref: str  # blob with speaker turns
     num_speakers: int
     seconds: float
+    model: ModelInfo | None = None  # the diarizer
 
 
 @dataclass
@@ -119,6 +132,7 @@ class NotesResult:
     ref: str
     risk_flags: int
     provider: str
+    model: ModelInfo | None = None  # what wrote the notes (the local extractor or the LLM)
 
 
 @dataclass
@@ -131,6 +145,7 @@ class SaveRequest:
     diarization: str = "pending"
     error: str | None = None
     timings: dict[str, float] = field(default_factory=dict)
+    models: dict[str, ModelInfo] = field(default_factory=dict)  # asr, vad, diarizer, notes: those that ran
 
 
 @dataclass

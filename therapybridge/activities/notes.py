@@ -9,6 +9,7 @@ from therapybridge.activities.common import blobs, log_stage, run_blocking
 from therapybridge.document import ExtractedNotes, Segment, Speaker
 from therapybridge.domain.notes import extract_notes
 from therapybridge.settings import get_settings
+from therapybridge.speech.models import notes_model_info
 
 
 @activity.defn(name=m.NOTES)
@@ -38,4 +39,9 @@ async def notes(req: m.NotesRequest) -> m.NotesResult:
     log_stage(
         "notes", req.session_id, time.monotonic() - t0, risk_flags=len(result.risk_flags), provider=result.provider
     )
-    return m.NotesResult(ref=ref, risk_flags=len(result.risk_flags), provider=result.provider)
+    return m.NotesResult(
+        ref=ref,
+        risk_flags=len(result.risk_flags),
+        provider=result.provider,
+        model=notes_model_info(result.provider, settings.openai_model),
+    )

@@ -8,6 +8,7 @@ from therapybridge import messages as m
 from therapybridge.activities.common import blobs, log_stage, non_retryable, run_blocking
 from therapybridge.settings import get_settings
 from therapybridge.speech.audio import InvalidAudio, to_wav16k, wav_duration
+from therapybridge.speech.models import vad_model_info
 from therapybridge.speech.vad import plan_windows, speech_regions, speech_seconds
 
 
@@ -40,4 +41,5 @@ async def preprocess(inp: m.SessionInput) -> m.PreprocessResult:
         duration_seconds=duration,
         speech_seconds=round(speech_seconds(regions), 3),
         windows=windows,
+        vad=vad_model_info(),
     )

@@ -9,7 +9,15 @@ from therapybridge import db
 from therapybridge import messages as m
 from therapybridge.activities.common import blobs, log_stage
 from therapybridge.blobs import BlobStore
-from therapybridge.document import ExtractedNotes, Segment, SessionDocument, Speaker, SpeakerTurn
+from therapybridge.document import (
+    ExtractedNotes,
+    ModelRef,
+    ModelsUsed,
+    Segment,
+    SessionDocument,
+    Speaker,
+    SpeakerTurn,
+)
 from therapybridge.domain.transcript import transcript_text
 from therapybridge.settings import get_settings
 
@@ -29,6 +37,7 @@ def build_document(req: m.SaveRequest, store: BlobStore) -> SessionDocument:
         diarization=req.diarization,  # type: ignore[arg-type]
         timings=req.timings,
         processed_at=datetime.now(UTC) if req.status == "processed" else None,
+        models=ModelsUsed(**{k: ModelRef(name=v.name, version=v.version) for k, v in req.models.items()}),
     )
     if req.merged_ref and store.exists(req.merged_ref):
         merged = store.read_json(req.merged_ref)

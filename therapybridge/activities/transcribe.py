@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -25,17 +26,19 @@ def _transcribe(
     offset: float,
     on_progress: Callable[[float], None],
     speech: list[tuple[float, float]],
-) -> tuple[list[Segment], str]:
+) -> tuple[list[Segment], str, m.ModelInfo]:
     """Run the configured provider (faster-whisper here, or the OpenAI transcription API); record the
     outcome in the shared circuit breaker and map failures to retryable or non-retryable errors.
-    `speech`: the session's VAD regions in this window, so faster-whisper does not run Silero again."""
+    `speech`: the session's VAD regions in this window, so faster-whisper does not run Silero again.
+    Also returns the model that transcribed, for the session document."""
     try:
         if settings.asr_provider == "openai":
-            result = OpenAITranscriber(settings).transcribe(audio, offset=offset, on_progress=on_progress)
+            segments, language = OpenAITranscriber(settings).transcribe(audio, offset=offset, on_progress=on_progress)
+            model = m.ModelInfo(settings.openai_transcribe_model, "OpenAI transcription API")
         else:
-            result = get_transcriber(AsrConfig.from_settings(settings)).transcribe(
-                audio, offset=offset, on_progress=on_progress, speech=speech
-            )
+            transcriber = get_transcriber(AsrConfig.from_settings(settings))
+            segments, language = transcriber.transcribe(audio, offset=offset, on_progress=on_progress, speech=speech)
+            model = transcriber.model_info
     except CancelledError:
         raise
     except ModelUnavailable as exc:
@@ -52,7 +55,7 @@ def _transcribe(
         breaker.record_failure_sync(breaker.TRANSCRIPTION, type(exc).__name__)
         raise
     breaker.record_success_sync(breaker.TRANSCRIPTION)
-    return result
+    return segments, language, model
 
 
 @activity.defn(name=m.TRANSCRIBE_WINDOW)
@@ -64,7 +67,8 @@ def transcribe_window(req: m.WindowRequest) -> m.WindowResult:
     ref = f"{req.session_id}/windows/{req.index:04d}.json"
     if store.exists(ref):
         done = store.read_json(ref)
-        return m.WindowResult(req.index, ref, done["words"], done["language"], 0.0)
+        model = m.ModelInfo(**done["model"]) if done.get("model") else None  # checkpoints from before
+        return m.WindowResult(req.index, ref, done["words"], done["language"], 0.0, model)
     audio_s = round(req.end - req.start, 3)
     try:
         # The details name the window and where its result (the checkpoint) will be: what a retried
@@ -73,15 +77,21 @@ def transcribe_window(req: m.WindowRequest) -> m.WindowResult:
             heartbeat(0.0)
             audio = load_wav16k(store.path(req.audio_ref), req.start, req.end)
             speech = regions_within(store.read_json(req.vad_ref)["regions"], req.start, req.end)
-            segments, language = _transcribe(get_settings(), audio, req.start, heartbeat, speech)
+            segments, language, model = _transcribe(get_settings(), audio, req.start, heartbeat, speech)
     except CancelledError:
         log.info("stage cancelled", extra={"stage": "transcribe_window", "session_id": req.session_id,
                                            "window": req.index})  # fmt: skip
         raise
     words = sum(len(s.words) for s in segments)
     store.write_json(
-        ref, {"language": language, "words": words, "segments": [s.model_dump(mode="json") for s in segments]}
+        ref,
+        {
+            "language": language,
+            "words": words,
+            "segments": [s.model_dump(mode="json") for s in segments],
+            "model": dataclasses.asdict(model),
+        },
     )
     seconds = time.monotonic() - t0
     log_stage("transcribe_window", req.session_id, seconds, window=req.index, audio_s=round(audio_s, 1))
-    return m.WindowResult(req.index, ref, words, language, round(seconds, 3))
+    return m.WindowResult(req.index, ref, words, language, round(seconds, 3), model)

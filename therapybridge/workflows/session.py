@@ -85,6 +85,7 @@ class SessionWorkflow:
         self._set("preprocessing", 2, "converting and normalising audio")
         pre: m.PreprocessResult = await self._io(m.PREPROCESS, inp, m.PreprocessResult, timeout=timedelta(minutes=60))
         self._record("preprocess")
+        _note_model(save, "vad", pre.vad)
 
         self._p.windows_total = len(pre.windows)
         self._windows_seconds = [e - s for s, e in pre.windows]
@@ -104,10 +105,12 @@ class SessionWorkflow:
             await asyncio.gather(*window_tasks, diarize_task, return_exceptions=True)
             raise
         save.timings["transcribe_s"] = round(workflow.time() - parallel_t0, 3)
+        _note_model(save, "asr", *(w.model for w in sorted(windows, key=lambda w: w.index)))
         if not self._diarized:
             self._set("diarizing", self._p.progress, "identifying speakers")
         diar = await diarize_task
         save.diarization = "ok" if diar is not None else "unavailable"
+        _note_model(save, "diarizer", diar.model if diar else None)
         save.timings["diarize_s"] = round(diar.seconds, 3) if diar else 0.0
         self._record_parallel(workflow.time() - parallel_t0)
 
@@ -134,6 +137,7 @@ class SessionWorkflow:
             timeout=timedelta(minutes=15),
         )
         save.notes_ref = notes.ref
+        _note_model(save, "notes", notes.model)
         self._record("notes")
         save.timings.update({f"{k}_s": v for k, v in self._p.stage_timings.items() if f"{k}_s" not in save.timings})
         save.status = "processed"
@@ -247,6 +251,17 @@ class SessionWorkflow:
         self._p.updated_at = workflow.now().isoformat()
         if done >= 1.0 and not self._diarized:
             self._p.status, self._p.message = "diarizing", "identifying speakers"
+
+
+def _note_model(save: m.SaveRequest, stage: str, *infos: m.ModelInfo | None) -> None:
+    """Record the model(s) a stage used. Results from workers of an older version carry none. Windows
+    done by workers with different models (a cluster mid-upgrade) are all named, in window order."""
+    distinct: list[m.ModelInfo] = []
+    for info in infos:
+        if info is not None and info not in distinct:
+            distinct.append(info)
+    if distinct:
+        save.models[stage] = m.ModelInfo(" + ".join(i.name for i in distinct), " + ".join(i.version for i in distinct))
 
 
 def _root_message(err: BaseException) -> str:
