@@ -280,3 +280,14 @@ def test_hints_reach_the_clusterer(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (seen["num_speakers"], seen["min_speakers"], seen["max_speakers"]) == (None, 2, 4)
     d.diarize(Path("x.wav"), [(0.0, 4.0)], num_speakers=3)
     assert seen["num_speakers"] == 3
+
+
+def test_min_speakers_keeps_a_small_cluster() -> None:
+    """min_speakers=3 with a third voice of two windows: three speakers, not one (a small cluster is
+    absorbed only above the requested minimum)."""
+    a, b, c = centres(3)
+    emb, _ = turn_taking([a, b], turns=8, per_turn=6)
+    emb = np.concatenate([emb, voice(c, 2)])
+    assert cluster_embeddings(emb).max() == 1
+    labels = cluster_embeddings(emb, min_speakers=3)
+    assert labels.max() == 2 and len(set(labels[-2:])) == 1 and labels[-1] not in set(labels[:-2])

@@ -102,7 +102,8 @@ def cluster_embeddings(
     tree = linkage(emb[sub], method="average", metric="cosine")
     chosen = np.zeros(n, dtype=int)
     for k in range(lo, hi + 1):
-        labels = _partition(emb, sub, tree, k, cfg, absorb=num_speakers is None)
+        # At the lower bound the caller asked for that many speakers: small clusters stay.
+        labels = _partition(emb, sub, tree, k, cfg, absorb=num_speakers is None and k > lo)
         if labels is None:
             break
         if k > lo and not _distinct(emb, labels, cfg):
