@@ -13,6 +13,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -92,6 +93,105 @@ def der(ref: list[RefTurn], hyp: list[RefTurn], uem: tuple[float, float], collar
 
     metric = DiarizationErrorRate(collar=collar, skip_overlap=True)
     return float(metric(annotation(ref), annotation(hyp), uem=Timeline([PSegment(*uem)])))
+
+
+def _annotation(turns: list[RefTurn]) -> Any:
+    from pyannote.core import Annotation
+    from pyannote.core import Segment as PSegment
+
+    ann = Annotation()
+    for i, (s, e, spk) in enumerate(turns):
+        if e > s:
+            ann[PSegment(s, e), str(i)] = spk
+    return ann
+
+
+@dataclass(frozen=True)
+class DerDetail:
+    """DER and its parts, each a share of the scored reference speech (pyannote.metrics, same collar
+    and overlap rule as `der`), plus the Jaccard error rate."""
+
+    der: float
+    miss: float
+    false_alarm: float
+    confusion: float
+    jer: float
+    total_s: float  # scored reference speech
+
+
+def der_detail(ref: list[RefTurn], hyp: list[RefTurn], uem: tuple[float, float], collar: float = 0.25) -> DerDetail:
+    from pyannote.core import Segment as PSegment
+    from pyannote.core import Timeline
+    from pyannote.metrics.diarization import DiarizationErrorRate, JaccardErrorRate
+
+    r, h, u = _annotation(ref), _annotation(hyp), Timeline([PSegment(*uem)])
+    d = DiarizationErrorRate(collar=collar, skip_overlap=True)(r, h, uem=u, detailed=True)
+    total = float(d["total"])
+    share = (lambda x: float(x) / total) if total > 0 else (lambda x: 0.0 if x <= 0 else 1.0)
+    if len(r.labels()) == 0:
+        jer = 0.0 if len(h.labels()) == 0 else 1.0
+    else:
+        jer = float(JaccardErrorRate(collar=collar, skip_overlap=True)(r, h, uem=u))
+    return DerDetail(
+        der=float(d["diarization error rate"]),
+        miss=share(d["missed detection"]),
+        false_alarm=share(d["false alarm"]),
+        confusion=share(d["confusion"]),
+        jer=jer,
+        total_s=total,
+    )
+
+
+@dataclass(frozen=True)
+class Detection:
+    """Speech detection against the reference (no collar, overlap counted once): seconds of reference
+    speech, of it missed, and of non-speech detected as speech."""
+
+    speech_s: float
+    miss_s: float
+    false_alarm_s: float
+
+    @property
+    def miss(self) -> float:
+        return self.miss_s / self.speech_s if self.speech_s > 0 else 0.0
+
+    @property
+    def false_alarm(self) -> float:
+        return self.false_alarm_s / self.speech_s if self.speech_s > 0 else (1.0 if self.false_alarm_s > 0 else 0.0)
+
+
+def _union(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    out: list[tuple[float, float]] = []
+    for s, e in sorted(spans):
+        if out and s <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], e))
+        elif e > s:
+            out.append((s, e))
+    return out
+
+
+def _length(spans: list[tuple[float, float]]) -> float:
+    return sum(e - s for s, e in spans)
+
+
+def _intersect(a: list[tuple[float, float]], b: list[tuple[float, float]]) -> float:
+    i = j = 0
+    total = 0.0
+    while i < len(a) and j < len(b):
+        total += max(0.0, min(a[i][1], b[j][1]) - max(a[i][0], b[j][0]))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return total
+
+
+def detection(ref: list[RefTurn], regions: list[tuple[float, float]], uem: tuple[float, float]) -> Detection:
+    """Speech regions (the VAD's) against the reference speech inside `uem`."""
+    r = _union([(max(s, uem[0]), min(e, uem[1])) for s, e, _ in ref if e > uem[0] and s < uem[1]])
+    h = _union([(max(s, uem[0]), min(e, uem[1])) for s, e in regions if e > uem[0] and s < uem[1]])
+    both = _intersect(r, h)
+    return Detection(_length(r), _length(r) - both, _length(h) - both)
 
 
 def turns_of(turns: list[SpeakerTurn]) -> list[RefTurn]:

@@ -117,6 +117,54 @@ async def test_bad_forms_are_clear_4xx(api: Api, therapist: Account, other_thera
     assert await orphans(stack, dirs) == set()
 
 
+BAD_HINTS: list[tuple[dict[str, str], str, str]] = [
+    ({"num_speakers": "0"}, "num_speakers", "from 1 to 10"),
+    ({"num_speakers": "two"}, "num_speakers", "from 1 to 10"),
+    ({"min_speakers": "11"}, "min_speakers", "from 1 to 10"),
+    ({"max_speakers": "-1"}, "max_speakers", "from 1 to 10"),
+    ({"min_speakers": "4", "max_speakers": "2"}, "min_speakers", "more than max_speakers"),
+    ({"num_speakers": "5", "max_speakers": "3"}, "num_speakers", "more than max_speakers"),
+    ({"session_type": "triad"}, "session_type", "individual, couple, family, group"),
+]
+
+
+async def test_speaker_hints_are_checked_stored_and_reach_the_workflow(
+    api: Api, therapist: Account, stack: Stack
+) -> None:
+    from therapybridge import messages as m
+    from therapybridge.db import SessionRecord, session_scope
+
+    rows, dirs = await session_count(), blob_dirs(stack)
+    for fields, field, message in BAD_HINTS:
+        r = await upload(api, therapist, JFK, data={"patient_id": therapist.patient_id, **fields})
+        assert r.status_code == 422, (fields, r.text)
+        detail = r.json()["detail"][0]
+        assert detail["loc"] == ["body", field] and message in detail["msg"], (fields, detail)
+    assert await session_count() == rows
+    assert await orphans(stack, dirs) == set()
+
+    cases = [
+        ({"session_type": "individual"}, (2, None, None, "individual")),
+        ({"session_type": "family"}, (None, 3, 6, "family")),
+        ({"session_type": "couple", "max_speakers": "4", "min_speakers": "2"}, (None, 2, 4, "couple")),
+        ({"min_speakers": "2", "max_speakers": "3"}, (None, 2, 3, None)),
+    ]
+    for fields, (num, lo, hi, kind) in cases:
+        r = await upload(api, therapist, JFK, data={"patient_id": therapist.patient_id, **fields})
+        assert r.status_code == 202, r.text
+        sid = r.json()["id"]
+        async with session_scope() as db:
+            row = await db.get(SessionRecord, sid)
+            assert row is not None
+            assert (row.num_speakers, row.min_speakers, row.max_speakers, row.session_type) == (num, lo, hi, kind)
+        handle = stack.client.get_workflow_handle(workflow_id(sid))
+        history = await handle.fetch_history()
+        started = history.events[0].workflow_execution_started_event_attributes
+        inp, *_ = await stack.client.data_converter.decode(started.input.payloads, [m.SessionInput, dict])
+        assert (inp.num_speakers, inp.min_speakers, inp.max_speakers) == (num, lo, hi)
+        await wait_status(api, therapist, sid, {"processed", "failed"})
+
+
 def _truncated_body(who: Account, content: bytes) -> tuple[bytes, str]:
     boundary = "tbtestboundary"
     body = (

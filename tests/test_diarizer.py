@@ -77,6 +77,32 @@ def test_one_voice_drifting_is_still_one_speaker() -> None:
     assert cluster_embeddings(emb).max() == 0
 
 
+def test_one_voice_split_inside_a_conversation_is_not_a_third_speaker() -> None:
+    """Two people take turns; one of them drifts during his turns (sub-voice alternating with his
+    main voice, ~0.85 between them, ~0.6 to the other person): two speakers, not three."""
+    a, c = centres(2)
+    a2 = l2norm(np.abs(a + 1.0 * RNG.standard_normal(a.size) / np.sqrt(a.size)))
+    parts = []
+    for t in range(12):
+        parts.append(voice(c, 8, 0.03) if t % 2 else np.concatenate([voice(a, 5, 0.03), voice(a2, 4, 0.03)]))
+    emb = np.concatenate(parts)
+    sim = float(l2norm(voice(a, 50, 0.03).mean(0)) @ l2norm(voice(a2, 50, 0.03).mean(0)))
+    assert CountConfig().strong_similarity < sim < CountConfig().merge_similarity
+    assert cluster_embeddings(emb).max() == 1
+
+
+def test_nested_split_needs_a_gap_between_pair_similarities() -> None:
+    from therapybridge.speech.clustering import is_nested_split
+
+    def cents(sims: tuple[float, float, float]) -> np.ndarray:  # three unit vectors with these pair cosines
+        g = np.array([[1, sims[0], sims[1]], [sims[0], 1, sims[2]], [sims[1], sims[2], 1]])
+        return np.linalg.cholesky(g)
+
+    assert is_nested_split(cents((0.87, 0.62, 0.58)), CountConfig())  # a split voice beside a real one
+    assert not is_nested_split(cents((0.85, 0.76, 0.70)), CountConfig())  # three similar-ish people
+    assert not is_nested_split(cents((0.62, 0.57, 0.45)), CountConfig())  # three distinct people
+
+
 def test_windows_straddling_turn_changes_are_not_a_third_speaker() -> None:
     a, b = centres(2)
     parts, truth = [], []
@@ -232,3 +258,36 @@ def test_progress_callback_can_cancel(diarizer, d01_head) -> None:
 def test_no_speech_gives_no_turns(diarizer, d01_head) -> None:
     wav, _ = d01_head
     assert diarizer.diarize(wav, []) == []
+
+
+def test_hints_reach_the_clusterer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The diarize activity's request hints arrive in cluster_embeddings unchanged."""
+    from therapybridge.speech import diarizer as dmod
+
+    seen: dict[str, object] = {}
+
+    def fake_cluster(emb: np.ndarray, **kw: object) -> np.ndarray:
+        seen.update(kw)
+        return np.zeros(len(emb), dtype=int)
+
+    d = object.__new__(dmod.Diarizer)
+    d.cfg = dmod.DiarizerConfig()
+    emb = l2norm(np.abs(RNG.standard_normal((6, 256)))).astype(np.float32)
+    spans = np.array([[i * 0.5, i * 0.5 + 1.5] for i in range(6)])
+    monkeypatch.setattr(d, "embed", lambda *a, **k: dmod.Windows(emb, spans))
+    monkeypatch.setattr(dmod, "cluster_embeddings", fake_cluster)
+    d.diarize(Path("x.wav"), [(0.0, 4.0)], num_speakers=None, min_speakers=2, max_speakers=4)
+    assert (seen["num_speakers"], seen["min_speakers"], seen["max_speakers"]) == (None, 2, 4)
+    d.diarize(Path("x.wav"), [(0.0, 4.0)], num_speakers=3)
+    assert seen["num_speakers"] == 3
+
+
+def test_min_speakers_keeps_a_small_cluster() -> None:
+    """min_speakers=3 with a third voice of two windows: three speakers, not one (a small cluster is
+    absorbed only above the requested minimum)."""
+    a, b, c = centres(3)
+    emb, _ = turn_taking([a, b], turns=8, per_turn=6)
+    emb = np.concatenate([emb, voice(c, 2)])
+    assert cluster_embeddings(emb).max() == 1
+    labels = cluster_embeddings(emb, min_speakers=3)
+    assert labels.max() == 2 and len(set(labels[-2:])) == 1 and labels[-1] not in set(labels[:-2])

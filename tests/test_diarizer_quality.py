@@ -21,6 +21,7 @@ CORPUS = Path(
     os.environ.get("THERAPYBRIDGE_CORPUS") or Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 )
 FILES = ("d01", "d03", "dev00", "dev01")
+ASR_MODEL = "tiny.en"
 
 # Measured (see the commit that set them) minus a margin: DER +1.5 points, accuracies -0.5 points
 # on synthetic sessions; real excerpts are short, so their margins are wider.
@@ -41,7 +42,11 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Fil
     work = tmp_path_factory.mktemp("quality")  # shared: the baseline reuses the ASR output
     out = {}
     for kind in ("embedded", "baseline"):
-        out[kind] = {r.file_id: r for r in evaluate(recordings, Pipeline(kind, cache=work), work)}
+        # The floors were measured on tiny.en's transcripts: pinned, so this stays a test of the
+        # diarizer and the merge when the default ASR model changes (base moves the segment
+        # boundaries: d01 DER on segments 7.57%, and the baseline's per-segment vote gains on dev00).
+        pipeline = Pipeline(kind, cache=work, asr_model=ASR_MODEL)
+        out[kind] = {r.file_id: r for r in evaluate(recordings, pipeline, work)}
     return out
 
 

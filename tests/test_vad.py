@@ -40,3 +40,19 @@ def test_silence_has_no_speech_and_speech_has_some(tmp_path: Path) -> None:
     to_wav16k(CORPUS / "real" / "jfk.flac", jfk)
     regions = speech_regions(jfk)
     assert 6.0 < sum(e - s for s, e in regions) < 11.0
+
+
+def test_far_field_blocks_get_the_sensitive_pass(tmp_path: Path) -> None:
+    """trn01 (AMI, distant microphone): Silero's strict pass finds nothing; the far-field pass finds
+    the one reference word at 2.98-3.37 s. Near-field speech keeps the strict regions."""
+    from therapybridge.speech.vad import FAR_FIELD_OPTIONS
+
+    wav = tmp_path / "trn01.wav"
+    to_wav16k(CORPUS / "real" / "trn01.wav", wav)
+    assert speech_regions(wav, far_field=None) == []
+    regions = speech_regions(wav)
+    assert regions and all(s > 2.8 and e < 3.6 for s, e in regions)
+    jfk = tmp_path / "jfk.wav"
+    to_wav16k(CORPUS / "real" / "jfk.flac", jfk)
+    assert speech_regions(jfk) == speech_regions(jfk, far_field=None)
+    assert FAR_FIELD_OPTIONS.threshold < 0.5

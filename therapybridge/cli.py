@@ -30,6 +30,7 @@ from therapybridge import messages as m
 from therapybridge.blobs import BlobStore, upload_key
 from therapybridge.document import Evidence, ExtractedNotes, SessionDocument
 from therapybridge.domain.note_formats import render_note
+from therapybridge.domain.speaker_hints import SESSION_TYPES, HintError, SpeakerHints, resolve_hints
 from therapybridge.notes_engine import Provider
 from therapybridge.settings import get_settings
 from therapybridge.supervisor import Supervisor, queue_has_pollers
@@ -73,7 +74,12 @@ async def _ensure_workers(sup: Supervisor, client: Client, started_server: bool)
 
 
 async def process(
-    audio: Path, json_out: Path | None, speakers: int | None, quiet: bool, note_format: str | None = None
+    audio: Path,
+    json_out: Path | None,
+    speakers: int | None,
+    quiet: bool,
+    note_format: str | None = None,
+    hints: SpeakerHints | None = None,
 ) -> int:
     settings = get_settings()
     if not audio.is_file():
@@ -88,7 +94,15 @@ async def process(
         key = upload_key(session_id, audio.name)
         store.path(key).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(audio, store.path(key))
-        inp = m.SessionInput(session_id=session_id, upload_ref=key, audio_filename=audio.name, num_speakers=speakers)
+        hints = hints or SpeakerHints(num_speakers=speakers)
+        inp = m.SessionInput(
+            session_id=session_id,
+            upload_ref=key,
+            audio_filename=audio.name,
+            num_speakers=hints.num_speakers,
+            min_speakers=hints.min_speakers,
+            max_speakers=hints.max_speakers,
+        )
         handle = await start_session(client, settings, inp)
         print(f"Session {session_id} (workflow {handle.id})", file=sys.stderr)
 
@@ -305,7 +319,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("process", help="process one recording end to end and print the result")
     p.add_argument("audio", type=Path)
     p.add_argument("--json", type=Path, dest="json_out", help="write the session document here")
-    p.add_argument("--speakers", type=int, default=None, help="number of speakers, if known")
+    p.add_argument("--speakers", type=int, default=None, help="number of speakers, if known (1-10)")
+    p.add_argument("--min-speakers", type=int, default=None, help="at least this many speakers")
+    p.add_argument("--max-speakers", type=int, default=None, help="at most this many speakers")
+    p.add_argument(
+        "--session-type",
+        choices=SESSION_TYPES,
+        default=None,
+        help="individual = 2 speakers, couple = 3, family = 3-6, group = 3 or more (explicit counts win); "
+        "default: count automatically",
+    )
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument(
         "--note", choices=["soap", "dap", "birp", "girp"], help="also print the notes in this clinical format"
@@ -337,11 +360,17 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
     if args.command == "notes":  # synchronous: the notes engine runs its own event loop when it needs one
         sys.exit(notes_command(args.transcript, args.json_out, args.provider))
     if args.command == "process":
-        run = process(args.audio, args.json_out, args.speakers, args.quiet, args.note)
+        try:
+            hints = resolve_hints(args.speakers, args.min_speakers, args.max_speakers, args.session_type)
+        except HintError as exc:
+            flag = {"num_speakers": "--speakers"}.get(exc.field, "--" + exc.field.replace("_", "-"))
+            parser.error(f"{flag}: {exc.message}")
+        run = process(args.audio, args.json_out, hints.num_speakers, args.quiet, args.note, hints)
     elif args.command == "serve":
         run = serve(args.host, args.port)
     elif args.command == "users" and args.users_command == "create":

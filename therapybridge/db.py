@@ -103,7 +103,12 @@ class SessionRecord(SQLModel, table=True):
     upload_ref: str | None = None
     idempotency_key: str | None = Field(default=None, index=True)
     session_date: str | None = None
-    num_speakers: int | None = None  # the upload's hint, kept so a retry runs with it too
+    # The upload's speaker-count hints (resolved from session_type and explicit counts), kept so a
+    # retry runs with them too.
+    num_speakers: int | None = None
+    min_speakers: int | None = None
+    max_speakers: int | None = None
+    session_type: str | None = None
     duration_seconds: float | None = None
     document: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     created_at: datetime = Field(default_factory=_now, index=True)

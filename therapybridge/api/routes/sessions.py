@@ -49,6 +49,7 @@ from therapybridge.api.upload import BadUpload, UploadTooLarge, receive_upload
 from therapybridge.blobs import BlobStore, upload_key
 from therapybridge.db import AuditEvent, DeletedSession, Patient, SessionRecord, session_scope
 from therapybridge.document import FINAL_STATUSES, SessionDocument, Status
+from therapybridge.domain.speaker_hints import SESSION_TYPES, HintError, SpeakerHints, parse_count, resolve_hints
 from therapybridge.settings import Settings
 from therapybridge.speech.audio import ALLOWED_EXTENSIONS, AudioInfo, InvalidAudio, check_file_type, probe
 from therapybridge.temporal import start_session, workflow_id
@@ -72,7 +73,16 @@ UPLOAD_BODY: dict[str, Any] = {
                         "file": {"type": "string", "format": "binary", "description": "The recording."},
                         "patient_id": {"type": "string", "description": "One of your patients."},
                         "session_date": {"type": "string", "format": "date"},
-                        "num_speakers": {"type": "integer", "minimum": 1, "maximum": 10},
+                        "num_speakers": {"type": "integer", "minimum": 1, "maximum": 10,
+                                         "description": "Exactly this many people speak."},
+                        "min_speakers": {"type": "integer", "minimum": 1, "maximum": 10},
+                        "max_speakers": {"type": "integer", "minimum": 1, "maximum": 10},
+                        "session_type": {
+                            "type": "string",
+                            "enum": list(SESSION_TYPES),
+                            "description": "individual = 2 speakers, couple = 3, family = 3 to 6, group = "
+                            "3 or more; explicit counts take precedence. Nothing: counted automatically.",
+                        },
                     },
                 }
             }
@@ -155,7 +165,7 @@ async def _validate_audio(settings: Settings, blobs: BlobStore, key: str, filena
         raise _error(status.HTTP_400_BAD_REQUEST, str(exc)) from None
 
 
-def _parse_fields(fields: dict[str, str]) -> tuple[str, str | None, int | None]:
+def _parse_fields(fields: dict[str, str]) -> tuple[str, str | None, SpeakerHints]:
     patient_id = fields.get("patient_id", "").strip()
     if not patient_id:
         raise _field_error("patient_id")
@@ -165,15 +175,17 @@ def _parse_fields(fields: dict[str, str]) -> tuple[str, str | None, int | None]:
             session_date = date.fromisoformat(session_date).isoformat()
         except ValueError:
             raise _field_error("session_date", "expected a date as YYYY-MM-DD", "date_from_datetime_parsing") from None
-    num_speakers: int | None = None
-    if fields.get("num_speakers"):
-        try:
-            num_speakers = int(fields["num_speakers"])
-        except ValueError:
-            num_speakers = 0
-        if not 1 <= num_speakers <= 10:
-            raise _field_error("num_speakers", "expected a whole number from 1 to 10", "int_parsing")
-    return patient_id, session_date, num_speakers
+    try:
+        hints = resolve_hints(
+            parse_count("num_speakers", fields.get("num_speakers")),
+            parse_count("min_speakers", fields.get("min_speakers")),
+            parse_count("max_speakers", fields.get("max_speakers")),
+            fields.get("session_type"),
+        )
+    except HintError as exc:
+        kind = "int_parsing" if exc.field != "session_type" and "whole number" in exc.message else "value_error"
+        raise _field_error(exc.field, exc.message, kind) from None
+    return patient_id, session_date, hints
 
 
 def session_input(row: SessionRecord) -> m.SessionInput:
@@ -182,6 +194,8 @@ def session_input(row: SessionRecord) -> m.SessionInput:
         upload_ref=row.upload_ref or "",
         audio_filename=row.audio_filename,
         num_speakers=row.num_speakers,
+        min_speakers=row.min_speakers,
+        max_speakers=row.max_speakers,
         patient_id=row.patient_id,
         therapist_id=row.therapist_id,
     )
@@ -267,7 +281,7 @@ async def upload_session(
             raise _error(status.HTTP_400_BAD_REQUEST, str(exc)) from None
         if parsed.filename is None:
             raise _field_error("file")
-        patient_id, session_date, num_speakers = _parse_fields(parsed.fields)
+        patient_id, session_date, hints = _parse_fields(parsed.fields)
         patient = await db.get(Patient, patient_id)
         if patient is None or patient.therapist_id != user.id:
             raise _error(status.HTTP_404_NOT_FOUND, PATIENT_NOT_FOUND)
@@ -294,7 +308,10 @@ async def upload_session(
             upload_ref=key,
             idempotency_key=idempotency_key,
             session_date=session_date,
-            num_speakers=num_speakers,
+            num_speakers=hints.num_speakers,
+            min_speakers=hints.min_speakers,
+            max_speakers=hints.max_speakers,
+            session_type=hints.session_type,
             duration_seconds=info.duration_seconds,  # counts toward the stored-hours quota at once
         )
         db.add(row)

@@ -38,11 +38,23 @@ export async function renderPatient(main, patientId) {
   const fileInfo = h("p", { class: "file-info", id: "upload-file-info" }, "No file chosen.");
   const fileError = h("p", { class: "form-error", role: "alert", id: "upload-error" });
   const sessionDate = h("input", { id: "upload-date", type: "date", value: today(), max: today() });
+  // Session type: individual (therapist + client, 2 voices) is the common case and the default;
+  // couple = 3; family / group = a range the server resolves; "Other" leaves the count to the
+  // diarizer unless a number is picked below.
+  const sessionType = h(
+    "select",
+    { id: "upload-session-type" },
+    h("option", { value: "individual", selected: true }, "Individual (2 people)"),
+    h("option", { value: "couple" }, "Couple (3 people)"),
+    h("option", { value: "family" }, "Family (3–6 people)"),
+    h("option", { value: "group" }, "Group (3 or more)"),
+    h("option", { value: "" }, "Other / not sure"),
+  );
   const speakers = h(
     "select",
     { id: "upload-speakers" },
-    h("option", { value: "" }, "Detect automatically"),
-    [2, 3, 4, 5].map((n) => h("option", { value: String(n) }, `${n} people`)),
+    h("option", { value: "" }, "From the session type"),
+    [1, 2, 3, 4, 5, 6, 7, 8].map((n) => h("option", { value: String(n) }, n === 1 ? "1 person" : `${n} people`)),
   );
   const submit = h("button", { type: "submit", class: "btn btn-primary", disabled: true, id: "upload-submit" }, "Upload and process");
   const cancelUpload = h("button", { type: "button", class: "btn", hidden: true, onclick: () => currentUpload && currentUpload.abort() }, "Cancel upload");
@@ -114,7 +126,7 @@ export async function renderPatient(main, patientId) {
         progressBox.hidden = false;
         cancelUpload.hidden = false;
         fileError.textContent = "";
-        currentUpload = uploadSession(file, { patient_id: patientId, session_date: sessionDate.value, num_speakers: speakers.value }, (fraction) => {
+        currentUpload = uploadSession(file, { patient_id: patientId, session_date: sessionDate.value, session_type: sessionType.value, num_speakers: speakers.value }, (fraction) => {
           const pct = Math.round(fraction * 100);
           bar.value = pct;
           barLabel.textContent = pct < 100 ? `Uploading · ${pct}%` : "Checking the recording…";
@@ -139,6 +151,7 @@ export async function renderPatient(main, patientId) {
       "div",
       { class: "row" },
       h("div", { class: "field" }, h("label", { for: "upload-date" }, "Session date"), sessionDate),
+      h("div", { class: "field" }, h("label", { for: "upload-session-type" }, "Session type"), sessionType),
       h("div", { class: "field" }, h("label", { for: "upload-speakers" }, "People speaking"), speakers),
     ),
     fileError,
