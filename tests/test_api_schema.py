@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.api_helpers import Account, Api
+from tests.api_helpers import Api, make_account
 
 pytest_plugins = ["tests.api_fixtures"]
 pytestmark = pytest.mark.slow
@@ -38,13 +38,19 @@ def _generated(output: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-async def test_no_server_errors_for_a_therapist(api: Api, therapist: Account, tmp_path: Path) -> None:
-    code, out = _run(api, therapist.token, tmp_path, "--exclude-path-regex", "^/codec/")
+# Each run fuzzes with its own throwaway account: it calls /api/auth/logout too, which (since sign-ins
+# are revocable) ends that account's sign-in, so the shared fixture accounts must not be the ones used.
+
+
+async def test_no_server_errors_for_a_therapist(api: Api, tmp_path: Path) -> None:
+    fuzzer = await make_account(api)
+    code, out = _run(api, fuzzer.token, tmp_path, "--exclude-path-regex", "^/codec/")
     assert code == 0, out[-4000:]
     assert _generated(out) >= 200, out[-2000:]
 
 
-async def test_no_server_errors_on_the_codec_server(api: Api, admin: Account, tmp_path: Path) -> None:
-    code, out = _run(api, admin.token, tmp_path, "--include-path-regex", "^/codec/")
+async def test_no_server_errors_on_the_codec_server(api: Api, tmp_path: Path) -> None:
+    fuzzer = await make_account(api, role="admin", patient_name="Fuzz Patient")
+    code, out = _run(api, fuzzer.token, tmp_path, "--include-path-regex", "^/codec/")
     assert code == 0, out[-4000:]
     assert _generated(out) >= 20, out[-2000:]
