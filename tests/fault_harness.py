@@ -412,7 +412,9 @@ class Gateway:
     def __init__(self, env: dict[str, str], log: Path) -> None:
         from tests.harness import free_port
 
-        self.env, self.log = env, log
+        # The watchers here reconnect with the same URL after a restart, so they authenticate with the
+        # bearer token in the query (ALLOW_QUERY_TOKEN) rather than a single-use ticket (tests/test_tickets.py).
+        self.env, self.log = {**env, "ALLOW_QUERY_TOKEN": "true"}, log
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.ws_url = f"ws://127.0.0.1:{self.port}"
