@@ -389,6 +389,19 @@ def main(argv: list[str] | None = None) -> None:
         code = 2
     except KeyboardInterrupt:
         code = 130
+    sys.exit(code)
+
+
+def entry() -> NoReturn:
+    """The `therapybridge` command (and `python -m therapybridge.cli`): main(), then an exit without
+    interpreter finalization. In-process callers (tests) call main(), which raises SystemExit as usual."""
+    try:
+        main()
+        code = 0
+    except SystemExit as exc:
+        if isinstance(exc.code, str):  # argparse and sys.exit("message") print nothing themselves
+            print(exc.code, file=sys.stderr)
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
     _exit_now(code)
 
 
@@ -410,4 +423,4 @@ def _exit_now(code: int) -> NoReturn:
 
 
 if __name__ == "__main__":
-    main()
+    entry()
