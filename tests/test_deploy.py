@@ -279,7 +279,7 @@ def _check_command(argv: list[str], where: str) -> None:
             assert importlib.util.find_spec(module + ".__main__"), f"{where}: {module} has no __main__"
     elif argv[0] == "therapybridge":
         scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
-        assert scripts.get("therapybridge") == "therapybridge.cli:main", where
+        assert scripts.get("therapybridge") == "therapybridge.cli:entry", where
         from therapybridge.cli import build_parser
 
         try:
@@ -360,7 +360,7 @@ def test_images_install_the_package_with_the_web_app_and_migrations(tmp_path: Pa
     assert "therapybridge/api/static/js/app.js" in names
     assert any(n.startswith("therapybridge/migrations/versions/") for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "therapybridge = therapybridge.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "therapybridge = therapybridge.cli:entry" in zipfile.ZipFile(wheel).read(entry_points).decode()
 
 
 # --------------------------------------------------------------------------- environment variables
