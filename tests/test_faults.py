@@ -149,7 +149,11 @@ async def test_gpu_worker_sigkill_mid_transcription_resumes(stack: Stack, long_8
         )
         assert measured <= 0.02
         assert upper <= window_len  # at most one window transcribed twice
-        assert restarts and max(restarts) <= ln.settings.heartbeat_timeout_s + 10
+        # The heartbeat timeout (asserted above as the failure's type) is what restarts the window; the
+        # rest is the new worker loading its model and picking the task up, which a busy 2-core host and
+        # the larger default model (base) stretch. The margin only has to tell the heartbeat path from
+        # the window's start-to-close timeout (30 minutes), so it is wide: a timing bound is not a speed test.
+        assert restarts and max(restarts) <= ln.settings.heartbeat_timeout_s + 90
 
 
 async def _until_status(ln: Lane, session_id: str, statuses: set[str], timeout: float = 600) -> None:
