@@ -123,17 +123,16 @@ def main() -> int:
     r = c.get(f"/api/sessions/{'0' * 8}-0000-0000-0000-{'0' * 12}/status/stream?token={tok['access_token']}")
     check("?token= in a stream URL is refused", r.status_code in (401, 403), f"{r.status_code}")
 
+    def upload(path: Path) -> httpx.Response:
+        with path.open("rb") as f:
+            files = {"file": (path.name, f, "audio/flac")}
+            return c.post("/api/sessions/upload", files=files, data={"patient_id": pat}, headers=auth)
+
     # A lying header: the limit holds on what decodes.
     tmp = Path(tempfile.mkdtemp())
     try:
         flac = lying_flac(tmp, real_s=40, declared_s=5)
-        with flac.open("rb") as f:
-            r = c.post(
-                "/api/sessions/upload",
-                files={"file": ("x.flac", f, "audio/flac")},
-                data={"patient_id": pat},
-                headers=auth,
-            )
+        r = upload(flac)
         check(
             "a FLAC claiming 5 s that decodes 40 s is refused past the limit",
             r.status_code in (400, 413),
@@ -141,13 +140,7 @@ def main() -> int:
         )
         trunc = tmp / "trunc.flac"
         trunc.write_bytes(flac.read_bytes()[:600])
-        with trunc.open("rb") as f:
-            r = c.post(
-                "/api/sessions/upload",
-                files={"file": ("t.flac", f, "audio/flac")},
-                data={"patient_id": pat},
-                headers=auth,
-            )
+        r = upload(trunc)
         check(
             "a truncated FLAC's error leaks no ffmpeg internals",
             r.status_code == 400 and "0x" not in r.text,
