@@ -26,6 +26,7 @@ from therapybridge.domain.risk.lexicon import (
     CHILD,
     CONSUMES,
     DRUG_WORDS,
+    ECHO_STARTS,
     MINIMISED,
     NOT_A_DENIAL,
     QUANTITY,
@@ -33,6 +34,7 @@ from therapybridge.domain.risk.lexicon import (
     SOFT_DRINKS,
     SUBSTANCE_QUESTION,
     TRIGGERS,
+    USE_NEGATORS,
     USE_OF_IT,
     USE_UNITS,
     YOUR_USE,
@@ -89,16 +91,6 @@ def _own_use(s: Sentence) -> bool:
     return bool(set(s.tokens) & _FIRST_ANY) or bool(QUANTITY.search(s.norm))
 
 
-_ECHO_START = (
-    ("what", "like"),
-    ("like",),
-    ("you", "mean"),
-    ("do", "you", "mean"),
-    ("are", "you", "asking"),
-    ("what", "do"),
-)
-
-
 def _uses_drug_named_before(s: Sentence, sentences: list[Sentence]) -> bool:
     """First-person use of "it" or "that" when one of the two sentences before names a drug (not alcohol: "I had
     it" after "a drink" is too loose)."""
@@ -108,7 +100,7 @@ def _uses_drug_named_before(s: Sentence, sentences: list[Sentence]) -> bool:
 
 
 def _negated_use(s: Sentence) -> bool:
-    return bool(set(s.tokens) & {"never", "not", "don't", "didn't", "haven't", "won't", "wouldn't"})
+    return bool(set(s.tokens) & USE_NEGATORS)
 
 
 def _client_question(s: Sentence) -> bool:
@@ -117,7 +109,7 @@ def _client_question(s: Sentence) -> bool:
     if not s.is_question or set(s.tokens) & _FIRST_ANY:
         return False
     t = tuple(s.tokens)
-    return len(t) <= 3 or any(t[: len(p)] == p for p in _ECHO_START) or "you mean" in s.norm
+    return len(t) <= 3 or any(t[: len(p)] == p for p in ECHO_STARTS) or "you mean" in s.norm
 
 
 def _question_types(s: Sentence) -> list[RiskType]:

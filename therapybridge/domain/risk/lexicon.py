@@ -921,6 +921,17 @@ CONSUMES = re.compile(
     r"(?: [a-z']+){0,4}? (?:drinks?|beers?|wine|glass(?:es)?|pints?|shots?|vodka|booze|alcohol|bottles?|cans?)\b"
     r"|\b(?:i|i'm|i've|i'd|we|we're|we've)(?: [a-z']+){0,3}? (?:drink|drinking|drank|drunk)\b"
 )
+# How a clarifying client question starts ("What, like suicidal?", "You mean drugs?").
+ECHO_STARTS: tuple[tuple[str, ...], ...] = (
+    ("what", "like"),
+    ("like",),
+    ("you", "mean"),
+    ("do", "you", "mean"),
+    ("are", "you", "asking"),
+    ("what", "do"),
+)
+# "I never tried it": no use of the drug named before.
+USE_NEGATORS = frozenset({"never", "not", "don't", "didn't", "haven't", "won't", "wouldn't"})
 # First-person use of a drug named just before: "so I've tried it", "I used to take them", "I smoke it".
 USE_OF_IT = re.compile(
     r"\b(?:i|i've|i'd|i'm|i was|i have|i had)(?: [a-z']+){0,2}? (?:tried|try|trying|used|use|using|took|take"
