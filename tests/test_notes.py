@@ -97,6 +97,42 @@ def test_action_items_are_split_categorised_and_resolved() -> None:
     assert all(a.details for a in items)
 
 
+def test_one_request_with_its_elaboration_or_back_reference_is_one_item() -> None:
+    segs = dialogue(
+        "I'd also like you to keep a short panic log, noting where you were and what you did.",
+        "Okay.",
+        "Write down a list of reasons to go back to the gym, and then on the other side of the list, put down "
+        "ideas that will help you get there.",
+        "Sure.",
+        "So this week, call your doctor for an appointment, keep the drink diary, and aim for two alcohol free nights.",
+        "Okay.",
+    )
+    tasks = [a.task for a in find_action_items(split_sentences(segs))]
+    assert tasks[0].startswith("keep a short panic log") and "where you were" in tasks[0]
+    assert tasks[1].startswith("write down a list of reasons") and "ideas that will help" in tasks[1]
+    assert tasks[2:] == [
+        "call your doctor for an appointment",
+        "keep the drink diary",
+        "aim for two alcohol free nights",
+    ]
+
+
+def test_commitments_to_not_do_something_and_requests_that_trail_off() -> None:
+    segs = dialogue(
+        "So do you think you can quit?",
+        "Yeah, definitely. I'll just not have a drink.",
+        "So when I see you next time, that's what I'd like you to do is to, uh, experiment with getting up an hour "
+        "earlier and, um-- You know, 'cause, uh, getting healthier is more important than sleep.",
+        "Okay. And I'm still gonna try that when the urge comes, and maybe not go out for a cigarette until the next "
+        "urge.",
+    )
+    tasks = [a.task for a in find_action_items(split_sentences(segs))]
+    assert "not have a drink" in tasks
+    assert "experiment with getting up an hour earlier" in tasks  # "So when ..." is not a question
+    assert not any("healthier" in t for t in tasks)  # the words after the dash are not a task
+    assert any("not go out for a cigarette" in t for t in tasks)
+
+
 def test_in_session_instructions_and_questions_are_not_homework() -> None:
     segs = dialogue(
         "Can you tell me about the week?",

@@ -13,7 +13,8 @@ from therapybridge.domain.risk import Sentence
 
 # Where a task starts: the last directive cue of a therapist sentence ("So for this week, how about X").
 _DIRECTIVE = re.compile(
-    r"\b(?:i'd (?:also )?like you to|i would (?:also )?like you to|i want you to|could you(?: also)?|can you(?: also)?"
+    r"\b(?:(?:that's |this is )?what i'd like you to do is(?: to)?,?(?: uh,?| um,?)?"
+    r"|i'd (?:also )?like you to|i would (?:also )?like you to|i want you to|could you(?: also)?|can you(?: also)?"
     r"|(?<!if )(?<!when )(?:i think )?you (?:just )?(?:need to|should)(?: maybe)?"
     r"|would you be willing to|how about|please|you could(?: also)?|how would you feel about|let's|aim for|try to"
     r"|remember to|make sure (?:you|to)|for homework,?(?: i'd like you to)?|this week,|to sum up,?)\s+",
@@ -62,7 +63,8 @@ _HOMEWORK_CUE = _rx(
 _COMMIT = re.compile(
     r"^(?:(?:okay|ok|yes|yeah|and|so|sure|then|good|fine|um|uh|well|alright|all right|i guess|i think|probably"
     r"|just|honestly|definitely|first|i mean|and then)[,.]?\s+)*(?:maybe\s+)?(?:i'll|i will|i'm going to|i'm gonna"
-    r"|i am going to|i can|i could|i'm willing to|i plan to|i'm planning (?:on|to)|i'll try (?:to )?"
+    r"|i am going to|i'm (?:still|also|just) going to|i can|i could|i'm willing to|i plan to"
+    r"|i'm planning (?:on|to)|i'll try (?:to )?"
     r"|i'm going to try (?:to )?|i'm (?:still )?gonna try (?:to )?|what i'd like to do is(?: maybe)?"
     r"|i'd like to (?=try|start|cut|go|quit|stop|get|make|talk|call)|i guess i (?:should|can|could|'ll))"
     r"\s+(?P<rest>.+)$",
@@ -203,6 +205,10 @@ _TASK_VERB = _rx(
     r"spend",
     r"join",
     r"reach",
+    r"experiment\w*",
+    r"exercis\w+",
+    r"meditat\w+",
+    r"journal\w*",
 )
 _GERUND = {
     "practicing": "practice",
@@ -303,6 +309,19 @@ _SPLIT_ITEM = re.compile(
     rf"|\s+and\s+(?=(?:{_VERBS_ALT})\b)|;\s*",
     re.I,
 )
+# A dash before a new thought ("and, um-- You know, 'cause ...") ends the task.
+_TRAILS_OFF = re.compile(
+    r"(?i)(?:,?\s*(?:and|or))?,?\s*(?:um|uh)?\s*(?:--|—)\s*(?=you know|i mean|'cause|because|anyway|so\b)"
+)
+_NEGATED_TASK = re.compile(
+    r"(?i)^(?:not|never|no longer)\s+(?:\w+\s+)?(?:have|drink|smoke|use|go|buy|keep|drive|take)\b"
+)
+# A participle after a bare comma describes the task before it ("keep a log, noting where you were").
+_ELABORATES = re.compile(r"^\s*(?:[a-z]+ing)\b", re.I)
+# A part that refers back to the one before ("and then on the other side of the list", "practise it").
+_POINTS_BACK = re.compile(
+    r"^\s*(?:then\s+)?[a-z]+\s+(?:it|them)\b|\b(?:the other side|that list|the list|the same)\b", re.I
+)
 _PURPOSE_TAIL = re.compile(
     r",?\s+(?:so (?:that )?(?:we|she|he|they|you|it)|just to see|too|(?:right )?now$)\b.*$", re.I
 )
@@ -384,7 +403,7 @@ def _content(text: str) -> set[str]:
 
 def _clean_task(text: str) -> str:
     t = text.strip().strip(",.;:!? ")
-    t = re.sub(r"^(?:(?:and|so|also|then|just|okay|ok|yes|but)[,.]?\s+)+", "", t, flags=re.I)
+    t = re.sub(r"^(?:(?:and|so|also|then|just|okay|ok|yes|but|uh|um)[,.]?\s+)+", "", t, flags=re.I)
     t = re.sub(r"^(?:i'd (?:also )?like you to|try to|please|let's|i'll|i will)\s+", "", t, flags=re.I)
     t = _PURPOSE_TAIL.sub("", t).strip(",.;:!? ")
     words = t.split()
@@ -413,18 +432,30 @@ def _strip_cues(text: str) -> str:
 
 
 def _split_tasks(body: str) -> list[str]:
-    """Split "A, B, and C" into single tasks; fragments ("once before the meeting") stay with their task."""
+    """Split "A, B, and C" into single tasks; fragments ("once before the meeting"), elaborations ("keep a log,
+    noting ...") and parts that point back ("write it out, and then practise it") stay with their task."""
     out: list[str] = []
-    for p in _SPLIT_ITEM.split(body):
-        if not p or not p.strip(" ,."):
+    body = _TRAILS_OFF.split(body)[0]  # "experiment with X and, um-- You know, 'cause ...": the task ended there
+    tail = ""  # what was said since the last task began, to see whether the next part points back to it
+    cuts = [(m.start(), m.end()) for m in _SPLIT_ITEM.finditer(body)]
+    bounds = zip([(0, 0), *cuts], [*cuts, (len(body), len(body))], strict=True)
+    for (_, a), (b, _) in bounds:
+        p, sep = body[a:b], body[:a][-8:] if a else ""
+        if not p.strip(" ,."):
             continue
         task = _clean_task(_strip_cues(_clean_task(p)))
         first = task.split(" ", 1)[0].lower() if task else ""
         ok_start = bool(_TASK_VERB.fullmatch(first)) or first in ("a", "an", "the", "one", "two", "three")
-        if ok_start and len(_content(task)) >= 2 and not _NOT_TASK.search(task.lower()):
+        ok_start = ok_start or bool(_NEGATED_TASK.match(task))  # "not have a drink", "never drive after drinking"
+        joined = bool(out) and bool(
+            (_ELABORATES.match(p) and not re.search(r"\b(?:and|or)\b", sep)) or _POINTS_BACK.search(f"{tail} {p}")
+        )
+        if ok_start and not joined and len(_content(task)) >= 2 and not _NOT_TASK.search(task.lower()):
             out.append(task)
-        elif out and task and not ok_start:
-            out[-1] = f"{out[-1]}, {task}"
+            tail = ""
+        elif out and task and (joined or not ok_start):
+            out[-1] = f"{out[-1]}; {task}" if ok_start else f"{out[-1]}, {task}"
+            tail = f"{tail} {p}"
     return out
 
 
@@ -564,8 +595,9 @@ def find_action_items(sents: list[Sentence], marks: list[tuple[int, str]] | None
             body = f"{m.group('act').rstrip(' .')}, {m.group('cond')}" if m else re.split(r"(?i)\byou can\s+", text)[-1]
             add(_clean_task(body), "therapist", i)
             continue
-        if _WH_QUESTION.match(text):
-            continue  # "What could you tell yourself?" asks, it does not assign
+        subordinate = re.match(r"(?i)^\W*(?:\w+\W+){0,2}(?:when|where)\b", text) and not s.is_question
+        if _WH_QUESTION.match(text) and not subordinate:
+            continue  # "What could you tell yourself?" asks, it does not assign; "So when I see you, ..." may
         cues = list(_DIRECTIVE.finditer(text))
         imp = _IMPERATIVE.match(text)
         if not cues and not imp:
