@@ -146,7 +146,7 @@ def _check_exports(exports: dict[str, httpx.Response], doc: dict, tmp_path: Path
 
     captions = webvtt.from_string(exports["transcript.vtt"].text).captions
     assert len(captions) == n and all(c.end > c.start for c in captions)
-    assert {c.voice for c in captions} <= {"Therapist", "Client", "Unknown", "SPEAKER_00", "SPEAKER_01"}
+    assert {c.voice for c in captions} <= {"Therapist", "Client", "Speaker", "SPEAKER_00", "SPEAKER_01"}
 
     rttm = tmp_path / "d.rttm"
     rttm.write_text(exports["diarization.rttm"].text)

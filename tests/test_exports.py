@@ -15,7 +15,7 @@ import srt
 import webvtt
 from pyannote.database.util import load_rttm
 
-from therapybridge.document import Segment, SessionDocument, SpeakerTurn
+from therapybridge.document import Segment, SessionDocument, Speaker, SpeakerTurn
 from therapybridge.exports import FORMATS, to_json, to_rttm, to_srt, to_txt, to_vtt
 
 
@@ -45,13 +45,23 @@ def test_srt_parses_with_valid_ordered_timestamps() -> None:
     assert [s.index for s in subs] == [1, 2, 3]
     assert [s.content for s in subs] == [
         "Therapist: Hello, how are you?",
-        "Unknown: Mm-hmm.",
+        "Speaker: Mm-hmm.",
         "Client: It was <hard> & long.",
     ]
     assert subs[0].start == timedelta(seconds=0.5) and subs[0].end > subs[0].start
     assert subs[2].start == timedelta(hours=1, minutes=2, seconds=5.25)
     assert all(a.start <= b.start for a, b in itertools.pairwise(subs))
     assert re.search(r"^01:02:05,250 --> 01:02:07,500$", to_srt(_doc()), re.M)
+
+
+def test_exports_name_speakers_as_the_transcript_page_does() -> None:
+    """One rule for a speaker's name: the clinician's display name first, then the role."""
+    doc = _doc()
+    doc.speakers = [Speaker(label="SPEAKER_00", role="therapist", name="Dr. Ann Lee", talk_seconds=1.0)]
+    assert "Dr. Ann Lee: Hello, how are you?" in to_txt(doc)
+    assert "Dr. Ann Lee: Hello, how are you?" in to_srt(doc)
+    assert "<v Dr. Ann Lee>" in to_vtt(doc)
+    assert "Client: It was <hard> & long." in to_txt(doc)
 
 
 def test_vtt_parses_with_voices_and_escaped_text(tmp_path: Path) -> None:

@@ -11,13 +11,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from therapybridge.document import Segment, SessionDocument
+from therapybridge.domain.transcript import speaker_name
 
 _WS = re.compile(r"\s+")
 MIN_CUE_S = 0.001  # SRT/VTT cues must end after they start
-
-
-def speaker_name(seg: Segment) -> str:
-    return seg.role.capitalize() if seg.role else seg.speaker
 
 
 def _one_line(text: str) -> str:
@@ -36,7 +33,8 @@ def _cues(doc: SessionDocument) -> list[tuple[float, float, Segment]]:
     return cues
 
 
-def _clock(t: float, sep: str) -> str:
+def _timestamp(t: float, sep: str) -> str:
+    """hh:mm:ss and milliseconds, the cue times SRT (sep ',') and WebVTT (sep '.') require."""
     ms = round(max(0.0, t) * 1000)
     h, rest = divmod(ms, 3_600_000)
     mnt, rest = divmod(rest, 60_000)
@@ -46,13 +44,17 @@ def _clock(t: float, sep: str) -> str:
 
 def to_txt(doc: SessionDocument) -> str:
     """One paragraph per segment: `[hh:mm:ss] Therapist: text`."""
-    lines = [f"[{_clock(start, '.')[:8]}] {speaker_name(seg)}: {_one_line(seg.text)}" for start, _, seg in _cues(doc)]
+    lines = [
+        f"[{_timestamp(start, '.')[:8]}] {speaker_name(seg, doc.speakers)}: {_one_line(seg.text)}"
+        for start, _, seg in _cues(doc)
+    ]
     return "\n\n".join(lines) + ("\n" if lines else "")
 
 
 def to_srt(doc: SessionDocument) -> str:
     blocks = [
-        f"{i}\n{_clock(start, ',')} --> {_clock(end, ',')}\n{speaker_name(seg)}: {_one_line(seg.text)}\n"
+        f"{i}\n{_timestamp(start, ',')} --> {_timestamp(end, ',')}\n"
+        f"{speaker_name(seg, doc.speakers)}: {_one_line(seg.text)}\n"
         for i, (start, end, seg) in enumerate(_cues(doc), 1)
     ]
     return "\n".join(blocks)
@@ -64,7 +66,7 @@ def _vtt_escape(text: str) -> str:
 
 def to_vtt(doc: SessionDocument) -> str:
     cues = [
-        f"{_clock(start, '.')} --> {_clock(end, '.')}\n<v {_vtt_escape(speaker_name(seg))}>"
+        f"{_timestamp(start, '.')} --> {_timestamp(end, '.')}\n<v {_vtt_escape(speaker_name(seg, doc.speakers))}>"
         f"{_vtt_escape(_one_line(seg.text))}\n"
         for start, end, seg in _cues(doc)
     ]
