@@ -29,6 +29,7 @@ from therapybridge import db, notes_engine
 from therapybridge import messages as m
 from therapybridge.blobs import BlobStore, upload_key
 from therapybridge.document import Evidence, ExtractedNotes, SessionDocument
+from therapybridge.domain.clock import clock
 from therapybridge.domain.note_formats import render_note
 from therapybridge.domain.speaker_hints import SESSION_TYPES, HintError, SpeakerHints, resolve_hints
 from therapybridge.notes_engine import Provider
@@ -160,7 +161,7 @@ def render_for_terminal(doc: SessionDocument) -> str:
     lines += ["", "── Transcript ──", ""]
     for seg in doc.transcript_segments:
         who = (seg.role or seg.speaker).capitalize() if seg.role else seg.speaker
-        lines.append(f"[{_clock(seg.start)}] {who}: {seg.text}")
+        lines.append(f"[{clock(seg.start)}] {who}: {seg.text}")
     if doc.extracted_notes:
         lines += ["", render_notes(doc.extracted_notes)]
     if doc.timings:
@@ -173,9 +174,9 @@ def render_notes(n: ExtractedNotes) -> str:
     lines = ["── Notes ──", ""]
     if n.risk_flags:
         lines.append("RISK FLAGS:")
-        lines += [f'  ! {f.type} ({f.severity}) at {_clock(f.start)}: "{f.quote}"' for f in n.risk_flags]
+        lines += [f'  ! {f.type} ({f.severity}) at {clock(f.start)}: "{f.quote}"' for f in n.risk_flags]
     if n.documented_denials:
-        lines.append("Documented denials: " + "; ".join(f"{d.type} at {_clock(d.start)}" for d in n.documented_denials))
+        lines.append("Documented denials: " + "; ".join(f"{d.type} at {clock(d.start)}" for d in n.documented_denials))
     lines.append("Topics: " + (", ".join(n.key_topics) or "-"))
     lines.append(f"Mood: {n.patient_mood or '-'}")
     if n.strategies:
@@ -193,7 +194,7 @@ def render_notes(n: ExtractedNotes) -> str:
 
 
 def _at(evidence: list[Evidence]) -> str:
-    return f", at {_clock(evidence[0].start)}" if evidence else ""
+    return f", at {clock(evidence[0].start)}" if evidence else ""
 
 
 def notes_command(src: Path, out: Path | None, provider: Provider | None) -> int:
@@ -213,10 +214,6 @@ def notes_command(src: Path, out: Path | None, provider: Provider | None) -> int
     tmp.replace(out)
     print(f"wrote {out}")
     return 0
-
-
-def _clock(t: float) -> str:
-    return f"{int(t // 60):02d}:{t % 60:04.1f}"
 
 
 # --------------------------------------------------------------------------- serve, users, db

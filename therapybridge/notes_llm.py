@@ -37,6 +37,7 @@ from therapybridge.document import (
     Speaker,
     Strategy,
 )
+from therapybridge.domain.clock import clock
 from therapybridge.domain.notes import extract_notes
 from therapybridge.domain.risk import Sentence, may_be_client, split_sentences
 
@@ -174,17 +175,12 @@ If the transcript is one part of a longer session, describe only this part."""
 # --- transcript → requests -----------------------------------------------------------------------------
 
 
-def _clock(t: float) -> str:
-    m, s = divmod(round(t), 60)
-    return f"{m}:{s:02d}"
-
-
 def transcript_lines(segments: list[Segment]) -> list[str]:
     labels: dict[str, str] = {}
     out = []
     for s in sorted(segments, key=lambda x: x.start):
         who = s.role.capitalize() if s.role else labels.setdefault(s.speaker, f"Speaker {len(labels) + 1}")
-        out.append(f"[{_clock(s.start)}] {who}: {s.text.strip()}")
+        out.append(f"[{clock(s.start)}] {who}: {s.text.strip()}")
     return out
 
 

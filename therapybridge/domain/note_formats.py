@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Literal
 
 from therapybridge.document import ExtractedNotes, Segment
+from therapybridge.domain.clock import clock
 
 Format = Literal["soap", "dap", "birp", "girp"]
 FORMATS: tuple[Format, ...] = ("soap", "dap", "birp", "girp")
@@ -21,11 +22,6 @@ _TYPE_LABEL = {
     "substance_use": "Substance use",
     "abuse_or_neglect": "Abuse or neglect",
 }
-
-
-def _clock(t: float) -> str:
-    m, s = divmod(round(t), 60)
-    return f"{m}:{s:02d}"
 
 
 def _bullets(items: list[str], empty: str = "None documented.") -> str:
@@ -77,9 +73,9 @@ def _risk(n: ExtractedNotes) -> list[str]:
     for f in n.risk_flags:
         src = " [LLM finding, verify]" if f.source == "llm" else ""
         why = f" ({f.rationale})" if f.rationale else ""
-        out.append(f'{_TYPE_LABEL[f.type]}, {f.severity} severity, at {_clock(f.start)}: "{f.quote}"{why}{src}')
+        out.append(f'{_TYPE_LABEL[f.type]}, {f.severity} severity, at {clock(f.start)}: "{f.quote}"{why}{src}')
     for d in n.documented_denials:
-        out.append(f'Denied {_TYPE_LABEL[d.type].lower()} at {_clock(d.start)}: "{d.quote}"')
+        out.append(f'Denied {_TYPE_LABEL[d.type].lower()} at {clock(d.start)}: "{d.quote}"')
     if not out:
         out.append("No risk indicators identified in the transcript.")
     return out

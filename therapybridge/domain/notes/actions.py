@@ -6,8 +6,9 @@ import re
 from dataclasses import dataclass, field
 
 from therapybridge.document import ActionItem, Evidence
+from therapybridge.domain.clock import clock
 from therapybridge.domain.notes.skills import evidence
-from therapybridge.domain.notes.strategies import _clock, _window
+from therapybridge.domain.notes.strategies import _window
 from therapybridge.domain.notes.text import _rx
 from therapybridge.domain.risk import Sentence
 
@@ -669,7 +670,7 @@ def _dedupe_items(items: list[_Item]) -> list[ActionItem]:
             ActionItem(
                 task=it.task,
                 category="follow-up" if it.task.startswith("follow-up: ") else _category(it.task),
-                details=f"{by} at {_clock(it.time)}",
+                details=f"{by} at {clock(it.time)}",
                 evidence=list({(e.start, e.quote): e for e in it.evidence}.values())[:3],
             )
         )

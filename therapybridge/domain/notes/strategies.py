@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from therapybridge.document import Strategy
+from therapybridge.domain.clock import clock
 from therapybridge.domain.notes.skills import evidence
 from therapybridge.domain.notes.skills_lexicon import CATALOGUE_KIND
 from therapybridge.domain.notes.text import _rx
@@ -592,7 +593,7 @@ def find_strategies(sents: list[Sentence], marks: list[tuple[int, str]] | None =
         status = ("practiced" if practiced else "reviewed") if prior else "introduced"
         name = tech.namer(sents, idx) if tech.namer else tech.name
         by = "therapist" if any(sents[i].role == "therapist" for i in idx) else "client"
-        when = _clock(sents[first].start)
+        when = clock(sents[first].start)
         context = {
             "introduced": f"introduced at {when}" + ("; tried together in session" if practiced else ""),
             "practiced": f"from earlier work; practised in session at {when}",
@@ -613,8 +614,3 @@ def find_strategies(sents: list[Sentence], marks: list[tuple[int, str]] | None =
     if marks is not None:
         marks.sort()
     return out
-
-
-def _clock(t: float) -> str:
-    m, s = divmod(round(t), 60)
-    return f"{m}:{s:02d}"
