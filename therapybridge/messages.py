@@ -149,12 +149,6 @@ class SaveRequest:
 
 
 @dataclass
-class StageTiming:
-    stage: str
-    seconds: float
-
-
-@dataclass
 class Progress:
     session_id: str
     status: str

@@ -9,8 +9,6 @@ import dataclasses
 import os
 import shutil
 import socket
-import subprocess
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +104,6 @@ async def _add_heartbeat_progress(client: Client, handle: WorkflowHandle[Any, An
     return p
 
 
-def progress_dict(p: m.Progress) -> dict[str, Any]:
-    return asdict(p)
-
-
 # --------------------------------------------------------------------------- dev server
 
 
@@ -159,22 +153,6 @@ def dev_server_command(settings: Settings, cli: str, headless: bool = False) -> 
     ]
     cmd += ["--headless"] if headless else ["--ui-port", str(settings.temporal_ui_port)]
     return cmd
-
-
-def start_dev_server(
-    settings: Settings, headless: bool = False, log_path: Path | None = None
-) -> subprocess.Popen[bytes]:
-    """Start `temporal server start-dev` with a persistent SQLite file in the data directory."""
-    cli = find_temporal_cli(settings)
-    if cli is None:
-        raise RuntimeError(
-            "the Temporal CLI is not installed: run `make setup` (it builds it with "
-            f"`go install github.com/temporalio/cli/cmd/temporal@{TEMPORAL_CLI_VERSION}`)"
-        )
-    log = open(log_path or settings.data_dir / "temporal-dev-server.log", "ab")  # noqa: SIM115
-    return subprocess.Popen(
-        dev_server_command(settings, cli, headless), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
 
 
 async def wait_for_server(settings: Settings, timeout: float = 90.0) -> Client:

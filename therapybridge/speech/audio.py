@@ -197,17 +197,6 @@ def _parse_summary(stderr: bytes) -> Loudness | None:
     return Loudness(integrated=i, lra=lra, true_peak=tp, threshold=thresh)
 
 
-def measure_loudness(path: Path) -> Loudness | None:
-    """Integrated loudness, loudness range and true peak of a file, channels as recorded."""
-    _, err = (
-        ffmpeg.input(str(path))
-        .filter("ebur128", peak="true", framelog="verbose")
-        .output("-", format="null")
-        .run(cmd=[*FFMPEG, "-nostats"], capture_stdout=True, capture_stderr=True)
-    )
-    return _parse_summary(err)
-
-
 def normalisation_gain_db(m: Loudness | None) -> float:
     """One linear gain: to -23 LUFS integrated, lowered where needed to keep the true peak at -2 dBTP.
 
