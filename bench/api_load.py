@@ -37,6 +37,8 @@ from pathlib import Path
 import httpx
 import websockets
 
+from bench.ports import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("THERAPYBRIDGE_CORPUS", REPO.parent / "shared" / "corpus"))
 FINAL = {"processed", "failed", "cancelled"}
@@ -192,14 +194,6 @@ def _count(statuses: dict[str, str]) -> dict[str, int]:
     return out
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @contextlib.contextmanager
 def own_service(use_sqlite: bool):
     """`therapybridge serve` on a fresh data directory (removed afterwards); yields (url, env)."""
@@ -207,8 +201,8 @@ def own_service(use_sqlite: bool):
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "CODEC_KEYS")}
     env |= {
         "THERAPYBRIDGE_DATA_DIR": str(workdir / "data"),
-        "TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
-        "TEMPORAL_UI_PORT": str(_free_port()),
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
+        "TEMPORAL_UI_PORT": str(free_port()),
         "LOG_LEVEL": "WARNING",
     }
     postgres = None
@@ -219,7 +213,7 @@ def own_service(use_sqlite: bool):
         postgres = Postgres(workdir)
         postgres.start()
         env["DATABASE_URL"] = postgres.url
-    port = _free_port()
+    port = free_port()
     log = open(workdir / "serve.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "therapybridge.cli", "serve", "--port", str(port)],

@@ -13,18 +13,13 @@ import argparse
 import asyncio
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from bench.ports import free_port
 
 
 def private_environment(prefix: str) -> Path:
@@ -34,7 +29,7 @@ def private_environment(prefix: str) -> Path:
     os.environ.update(
         {
             "THERAPYBRIDGE_DATA_DIR": str(tmp),
-            "TEMPORAL_ADDRESS": f"127.0.0.1:{_free_port()}",
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{free_port()}",
             "DATABASE_URL": "",
             "LOG_LEVEL": "WARNING",
         }

@@ -18,14 +18,10 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from bench.ports import free_port
+
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("THERAPYBRIDGE_CORPUS", REPO.parent / "shared" / "corpus"))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_port(port: int, timeout: float = 60.0) -> None:

@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import re
 import shutil
 import signal
 import time
@@ -24,7 +23,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import jiwer
 import numpy as np
 import pytest
 import pytest_asyncio
@@ -34,6 +32,7 @@ from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.client import WorkflowFailureError
 from temporalio.exceptions import ApplicationError, CancelledError, WorkflowAlreadyStartedError
 
+from bench.scoring import normalise_text, wer
 from tests.api_helpers import COMMENT, sse_events
 from tests.conftest import Stack
 from tests.fault_harness import (
@@ -60,15 +59,6 @@ from therapybridge.supervisor import Supervisor
 from therapybridge.temporal import query_progress, start_session, wait_for_server, workflow_id
 
 SESSION_TIMEOUT_S = 900.0
-
-
-def _norm(text: str) -> str:
-    """Corpus WER convention: lower case, punctuation removed, hyphens as spaces."""
-    return " ".join(re.sub(r"[^\w\s']", " ", text.lower().replace("-", " ")).split())
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    return float(jiwer.wer(_norm(reference), _norm(hypothesis)))
 
 
 @pytest.fixture(scope="module")
@@ -292,7 +282,7 @@ def test_openai_timeouts_and_refused_connections_are_retryable(fake_openai: Fake
     segments, language = OpenAITranscriber(
         Settings(openai_base_url=fake_openai.base_url, openai_api_key=FakeOpenAI.API_KEY)
     ).transcribe(np.zeros(16000 * 11, np.float32), offset=100.0)
-    assert language == "en" and _norm(segments[0].text) == _norm(JFK_TEXT)
+    assert language == "en" and normalise_text(segments[0].text) == normalise_text(JFK_TEXT)
     assert segments[0].words[0].start >= 100.0 and segments[0].words[0].word.startswith(" ")
 
 
@@ -317,7 +307,7 @@ async def test_provider_503_twice_then_ok_and_diarization_always_failing(
 
     doc = await provider_lane.document(inp.session_id)
     assert doc is not None and doc.status == "processed" and doc.diarization == "unavailable"
-    assert _norm(doc.transcript_text.split(":", 1)[1]) == _norm(JFK_TEXT)
+    assert normalise_text(doc.transcript_text.split(":", 1)[1]) == normalise_text(JFK_TEXT)
     assert {s.speaker for s in doc.transcript_segments} == {"Unknown"} and doc.speaker_turns == []
 
     runs = await activity_runs(provider_lane.client, inp.session_id)
