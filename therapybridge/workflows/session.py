@@ -54,7 +54,9 @@ class SessionWorkflow:
             self._set("saving", 95, "saving the session")
             await self._io(m.SAVE, save, timeout=timedelta(minutes=5))
             self._record("save", 0.0)
-            self._set("processed", 100, "processed")
+            # The gateway words it the same way from the saved document (api/live.py).
+            unavailable = save.diarization == "unavailable"
+            self._set("processed", 100, f"processed; {DIARIZATION_UNAVAILABLE}" if unavailable else "processed")
             return "processed"
         except (asyncio.CancelledError, CancelledError):
             await self._cancelled(save, t0)
@@ -141,8 +143,6 @@ class SessionWorkflow:
         self._record("notes")
         save.timings.update({f"{k}_s": v for k, v in self._p.stage_timings.items() if f"{k}_s" not in save.timings})
         save.status = "processed"
-        if diar is None:
-            self._p.message = DIARIZATION_UNAVAILABLE
 
     # ------------------------------------------------------------------ stages
     async def _transcribe_window(
