@@ -144,7 +144,7 @@ async def run_sequential(audio: Path, truth: Truth) -> dict[str, Any]:
     from therapybridge.settings import get_settings
     from therapybridge.speech.asr import AsrConfig, get_transcriber
     from therapybridge.speech.diarizer import get_diarizer
-    from therapybridge.worker_gpu.__main__ import apply_thread_plan, thread_plan
+    from therapybridge.worker_gpu.plan import apply_thread_plan, thread_plan
 
     # One window at a time on every core; the diarizer as in a gpu worker (the speaker encoder caps
     # torch at half the cores on CPU anyway).
