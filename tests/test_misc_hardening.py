@@ -106,3 +106,21 @@ def test_audio_errors_do_not_leak_ffmpeg_internals(tmp_path: Path) -> None:
         message = str(err.value)
         assert "0x" not in message and " @ " not in message and str(tmp_path) not in message, message
         assert len(message) < 200
+
+
+def test_a_processed_session_keeps_only_its_stage_results_unless_audio_is_retained(tmp_path: Path) -> None:
+    from therapybridge.activities.save import apply_retention
+    from therapybridge.blobs import BlobStore, SessionKeys, upload_key
+
+    store, keys = BlobStore(tmp_path), SessionKeys("s1")
+    written = [upload_key("s1", "a.FLAC"), keys.audio, keys.vad, keys.window(0), *keys.stage_results()]
+    for retain, status, kept in [
+        (False, "processed", keys.stage_results()),
+        (True, "processed", keys.stage_results() | {upload_key("s1", "a.flac"), keys.audio}),
+        (False, "failed", {upload_key("s1", "a.flac")}),  # the upload stays for a retry
+    ]:
+        for k in written:
+            store.write_bytes(k, b"x")
+        apply_retention("s1", status, store, retain_audio=retain)
+        assert set(store.session_keys("s1")) == kept
+        store.delete_session("s1")

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -76,3 +77,40 @@ def _default(o: Any) -> Any:
 def upload_key(session_id: str, filename: str) -> str:
     """Uploads keep only their extension: file names can be patient data."""
     return f"{session_id}/upload{Path(filename).suffix.lower()}"
+
+
+@dataclass(frozen=True)
+class SessionKeys:
+    """Every blob key of one session, named in one place (the activities write them, the save keeps some)."""
+
+    session_id: str
+
+    @property
+    def audio(self) -> str:  # 16 kHz mono WAV the models read
+        return f"{self.session_id}/audio16k.wav"
+
+    @property
+    def vad(self) -> str:
+        return f"{self.session_id}/vad.json"
+
+    def window(self, index: int) -> str:
+        return f"{self.session_id}/windows/{index:04d}.json"
+
+    @property
+    def diarization(self) -> str:
+        return f"{self.session_id}/diarization.json"
+
+    @property
+    def merged(self) -> str:
+        return f"{self.session_id}/merged.json"
+
+    @property
+    def notes(self) -> str:
+        return f"{self.session_id}/notes.json"
+
+    def stage_results(self) -> set[str]:
+        """What a processed session keeps: the results a reprocess or review reads back."""
+        return {self.merged, self.notes, self.diarization}
+
+    def is_upload(self, key: str) -> bool:
+        return key.startswith(f"{self.session_id}/upload")

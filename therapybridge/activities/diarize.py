@@ -9,6 +9,7 @@ from temporalio.exceptions import CancelledError
 from therapybridge import breaker
 from therapybridge import messages as m
 from therapybridge.activities.common import Heartbeater, blobs, log, log_stage
+from therapybridge.blobs import SessionKeys
 from therapybridge.document import SpeakerTurn
 from therapybridge.settings import get_settings
 from therapybridge.speech.diarizer import get_diarizer
@@ -22,7 +23,7 @@ def diarize(req: m.DiarizeRequest) -> m.DiarizeResult:
     per block of audio), so a retried attempt embeds only the blocks the crashed one had not done."""
     t0 = time.monotonic()
     store = blobs()
-    ref = f"{req.session_id}/diarization.json"
+    ref = SessionKeys(req.session_id).diarization
     settings = get_settings()
     model = diarizer_model_info(settings.diarizer, settings.pyannote_checkpoint)
     if store.exists(ref):

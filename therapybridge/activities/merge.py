@@ -7,6 +7,7 @@ from temporalio import activity
 from therapybridge import messages as m
 from therapybridge import voiceprints
 from therapybridge.activities.common import blobs, log_stage, run_blocking
+from therapybridge.blobs import SessionKeys
 from therapybridge.document import Segment, SpeakerTurn
 from therapybridge.domain.transcript import attribute, stitch
 
@@ -26,7 +27,7 @@ def _merge(req: m.MergeRequest) -> m.MergeResult:
         if voiceprint is not None and diarization.get("label_vectors"):
             voice_match = voiceprints.match(voiceprint, diarization["label_vectors"])
     merged, speakers = attribute(segments, turns, voice_match)
-    ref = f"{req.session_id}/merged.json"
+    ref = SessionKeys(req.session_id).merged
     store.write_json(
         ref,
         {

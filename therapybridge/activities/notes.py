@@ -7,6 +7,7 @@ from temporalio import activity
 from therapybridge import messages as m
 from therapybridge import notes_engine
 from therapybridge.activities.common import blobs, log_stage, run_blocking
+from therapybridge.blobs import SessionKeys
 from therapybridge.document import Segment, Speaker
 from therapybridge.settings import get_settings
 from therapybridge.speech.models import notes_model_info
@@ -21,7 +22,7 @@ async def notes(req: m.NotesRequest) -> m.NotesResult:
     segments = [Segment.model_validate(s) for s in merged["segments"]]
     speakers = [Speaker.model_validate(s) for s in merged["speakers"]]
     result = await notes_engine.extract(segments, speakers, run_local=run_blocking)
-    ref = f"{req.session_id}/notes.json"
+    ref = SessionKeys(req.session_id).notes
     store.write_json(ref, result)
     log_stage(
         "notes", req.session_id, time.monotonic() - t0, risk_flags=len(result.risk_flags), provider=result.provider

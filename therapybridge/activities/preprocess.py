@@ -6,6 +6,7 @@ from temporalio import activity
 
 from therapybridge import messages as m
 from therapybridge.activities.common import blobs, log_stage, non_retryable, run_blocking
+from therapybridge.blobs import SessionKeys
 from therapybridge.settings import get_settings
 from therapybridge.speech.audio import InvalidAudio, to_wav16k, wav_duration
 from therapybridge.speech.models import vad_model_info
@@ -17,7 +18,8 @@ async def preprocess(inp: m.SessionInput) -> m.PreprocessResult:
     """ffmpeg → 16 kHz mono loudness-normalised WAV; one VAD pass shared by both model stages."""
     t0 = time.monotonic()
     store = blobs()
-    audio_ref, vad_ref = f"{inp.session_id}/audio16k.wav", f"{inp.session_id}/vad.json"
+    keys = SessionKeys(inp.session_id)
+    audio_ref, vad_ref = keys.audio, keys.vad
     stage = {"progress": 0.0}
     if not store.exists(audio_ref):  # idempotent: a retried attempt reuses the converted file
         try:

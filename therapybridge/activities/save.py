@@ -8,7 +8,7 @@ from temporalio import activity
 from therapybridge import db
 from therapybridge import messages as m
 from therapybridge.activities.common import blobs, log_stage
-from therapybridge.blobs import BlobStore
+from therapybridge.blobs import BlobStore, SessionKeys
 from therapybridge.document import (
     ExtractedNotes,
     ModelRef,
@@ -58,15 +58,13 @@ def apply_retention(session_id: str, status: str, store: BlobStore, retain_audio
     16 kHz audio too when RETAIN_AUDIO is on. failed or cancelled: the upload, for a retry, until the
     purge schedule removes it; temporary files go at once.
     """
-    names = {k: k.split("/", 1)[1] for k in store.session_keys(session_id)}
-    is_upload = {k for k, n in names.items() if n.startswith("upload")}
+    keys, present = SessionKeys(session_id), store.session_keys(session_id)
+    uploads = {k for k in present if keys.is_upload(k)}
     if status == "processed":
-        keep = {k for k, n in names.items() if n in ("merged.json", "notes.json", "diarization.json")}
-        if retain_audio:
-            keep |= is_upload | {k for k, n in names.items() if n == "audio16k.wav"}
+        keep = keys.stage_results() | (uploads | {keys.audio} if retain_audio else set())
     else:
-        keep = is_upload
-    for key in names:
+        keep = uploads
+    for key in present:
         if key not in keep:
             store.delete(key)
 

@@ -12,6 +12,7 @@ from temporalio.exceptions import ApplicationError, CancelledError
 from therapybridge import breaker
 from therapybridge import messages as m
 from therapybridge.activities.common import Heartbeater, blobs, log, log_stage, non_retryable
+from therapybridge.blobs import SessionKeys
 from therapybridge.document import Segment
 from therapybridge.settings import Settings, get_settings
 from therapybridge.speech.asr import AsrConfig, ModelUnavailable, get_transcriber
@@ -64,7 +65,7 @@ def transcribe_window(req: m.WindowRequest) -> m.WindowResult:
     finished before a crash is not transcribed again (the result then reports 0 s of work)."""
     t0 = time.monotonic()
     store = blobs()
-    ref = f"{req.session_id}/windows/{req.index:04d}.json"
+    ref = SessionKeys(req.session_id).window(req.index)
     if store.exists(ref):
         done = store.read_json(ref)
         model = m.ModelInfo(**done["model"]) if done.get("model") else None  # checkpoints from before

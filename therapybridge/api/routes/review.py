@@ -14,6 +14,7 @@ from therapybridge import voiceprints
 from therapybridge.api.deps import BlobsDep, CurrentUser, SessionDep, StreamUser, visible_session
 from therapybridge.api.models import Message
 from therapybridge.api.routes.audit import record
+from therapybridge.blobs import SessionKeys
 from therapybridge.db import SessionRecord
 from therapybridge.document import Role, SessionDocument
 from therapybridge.domain.note_formats import render_note
@@ -104,7 +105,7 @@ async def update_speakers(
 def _enroll(blobs: BlobsDep, row: SessionRecord, therapist_labels: list[str]) -> None:
     if len(therapist_labels) != 1 or not row.therapist_id:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="mark exactly one speaker as the therapist to enrol")
-    key = f"{row.id}/diarization.json"
+    key = SessionKeys(row.id).diarization
     vectors = blobs.read_json(key).get("label_vectors", {}) if blobs.exists(key) else {}
     if therapist_labels[0] not in vectors:
         raise HTTPException(status.HTTP_409_CONFLICT, detail="this session has no voice sample for that speaker")
