@@ -96,7 +96,7 @@ class Stand:
         return [validate, preprocess, transcribe_window, diarize, merge, notes, save]
 
 
-CONFIG = {"retry_initial_s": 0.1, "retry_max_attempts": 1, "heartbeat_timeout_s": 5.0}
+CONFIG = {"retry_initial_s": 0.1, "retry_max_attempts": 1, "heartbeat_timeout_s": 5.0}  # fast failures
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -110,7 +110,7 @@ async def env() -> AsyncIterator[WorkflowEnvironment]:
 async def _start(client: Client, stand: Stand, queue: str) -> WorkflowHandle[Any, str]:
     sid = str(uuid.uuid4())
     inp = m.SessionInput(sid, f"uploads/{sid}", "session.flac", num_speakers=2, therapist_id="t1")
-    config = CONFIG | {"io_task_queue": queue, "gpu_task_queue": queue}
+    config = m.WorkflowConfig(io_task_queue=queue, gpu_task_queue=queue, **CONFIG)
     return await client.start_workflow(SessionWorkflow.run, args=[inp, config], id=f"session-{sid}", task_queue=queue)
 
 

@@ -51,6 +51,21 @@ class SessionInput:
 
 
 @dataclass
+class WorkflowConfig:
+    """What the workflow takes from the settings, as its second argument (workflow code reads no env).
+
+    Histories recorded when this was a plain dict decode into it: the keys are the field names."""
+
+    io_task_queue: str = "therapybridge-io"
+    gpu_task_queue: str = "therapybridge-gpu"
+    retry_initial_s: float = 2.0
+    retry_backoff: float = 2.0
+    retry_max_interval_s: float = 60.0
+    retry_max_attempts: int = 3
+    heartbeat_timeout_s: float = 30.0
+
+
+@dataclass
 class ValidateResult:
     duration_seconds: float
     format_name: str
@@ -94,7 +109,7 @@ class DiarizeRequest:
     num_speakers: int | None = None
     min_speakers: int | None = None
     max_speakers: int | None = None
-    therapist_id: str | None = None
+    # (`therapist_id` was here and never read; histories that carry it still decode: unknown fields are ignored.)
 
 
 @dataclass

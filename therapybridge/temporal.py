@@ -46,17 +46,17 @@ async def connect(settings: Settings, timeout: float | None = None) -> Client:
     return await (asyncio.wait_for(coro, timeout) if timeout else coro)
 
 
-def workflow_config(settings: Settings) -> dict[str, Any]:
+def workflow_config(settings: Settings) -> m.WorkflowConfig:
     """Everything the workflow needs from the settings, passed as an argument (it reads no env)."""
-    return {
-        "io_task_queue": settings.io_task_queue,
-        "gpu_task_queue": settings.gpu_task_queue,
-        "retry_initial_s": settings.retry_initial_s,
-        "retry_backoff": settings.retry_backoff,
-        "retry_max_interval_s": settings.retry_max_interval_s,
-        "retry_max_attempts": settings.retry_max_attempts,
-        "heartbeat_timeout_s": settings.heartbeat_timeout_s,
-    }
+    return m.WorkflowConfig(
+        io_task_queue=settings.io_task_queue,
+        gpu_task_queue=settings.gpu_task_queue,
+        retry_initial_s=settings.retry_initial_s,
+        retry_backoff=settings.retry_backoff,
+        retry_max_interval_s=settings.retry_max_interval_s,
+        retry_max_attempts=settings.retry_max_attempts,
+        heartbeat_timeout_s=settings.heartbeat_timeout_s,
+    )
 
 
 async def start_session(client: Client, settings: Settings, inp: m.SessionInput) -> WorkflowHandle[Any, Any]:

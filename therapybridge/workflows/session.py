@@ -41,8 +41,8 @@ class SessionWorkflow:
 
     # ------------------------------------------------------------------ run
     @workflow.run
-    async def run(self, inp: m.SessionInput, config: dict[str, Any] | None = None) -> str:
-        self._config = config or {}
+    async def run(self, inp: m.SessionInput, config: m.WorkflowConfig | None = None) -> str:
+        self._config = config or m.WorkflowConfig()
         self._p.session_id = inp.session_id
         self._p.started_at = workflow.now().isoformat()
         self._p.updated_at = self._p.started_at
@@ -151,7 +151,7 @@ class SessionWorkflow:
         result: m.WindowResult = await workflow.execute_activity(
             m.TRANSCRIBE_WINDOW,
             m.WindowRequest(inp.session_id, pre.audio_ref, pre.vad_ref, index, start, end),
-            task_queue=self._config.get("gpu_task_queue", "therapybridge-gpu"),
+            task_queue=self._config.gpu_task_queue,
             result_type=m.WindowResult,
             start_to_close_timeout=timedelta(minutes=30),
             heartbeat_timeout=self._heartbeat_timeout(),
@@ -175,9 +175,8 @@ class SessionWorkflow:
                     inp.num_speakers,
                     inp.min_speakers,
                     inp.max_speakers,
-                    inp.therapist_id,
                 ),
-                task_queue=self._config.get("gpu_task_queue", "therapybridge-gpu"),
+                task_queue=self._config.gpu_task_queue,
                 result_type=m.DiarizeResult,
                 start_to_close_timeout=timedelta(minutes=60),
                 heartbeat_timeout=self._heartbeat_timeout(),
@@ -206,7 +205,7 @@ class SessionWorkflow:
         return await workflow.execute_activity(
             name,
             arg,
-            task_queue=self._config.get("io_task_queue", "therapybridge-io"),
+            task_queue=self._config.io_task_queue,
             result_type=result_type,
             start_to_close_timeout=timeout,
             heartbeat_timeout=self._heartbeat_timeout(),
@@ -216,15 +215,15 @@ class SessionWorkflow:
     def _retry(self) -> RetryPolicy:
         c = self._config
         return RetryPolicy(
-            initial_interval=timedelta(seconds=c.get("retry_initial_s", 2.0)),
-            backoff_coefficient=c.get("retry_backoff", 2.0),
-            maximum_interval=timedelta(seconds=c.get("retry_max_interval_s", 60.0)),
-            maximum_attempts=int(c.get("retry_max_attempts", 3)),
+            initial_interval=timedelta(seconds=c.retry_initial_s),
+            backoff_coefficient=c.retry_backoff,
+            maximum_interval=timedelta(seconds=c.retry_max_interval_s),
+            maximum_attempts=c.retry_max_attempts,
             non_retryable_error_types=m.NON_RETRYABLE,
         )
 
     def _heartbeat_timeout(self) -> timedelta:
-        return timedelta(seconds=self._config.get("heartbeat_timeout_s", 30.0))
+        return timedelta(seconds=self._config.heartbeat_timeout_s)
 
     def _set(self, status: str, percent: int, message: str) -> None:
         self._p.status = status
