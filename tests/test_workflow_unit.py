@@ -25,7 +25,7 @@ from temporalio.worker import Worker
 
 from tests.harness import temporal_cli
 from therapybridge import messages as m
-from therapybridge.workflows.session import DIARIZATION_UNAVAILABLE, PARALLEL_END, PARALLEL_START, SessionWorkflow
+from therapybridge.workflows.session import DIARIZATION_UNAVAILABLE, SessionWorkflow
 
 HISTORIES = Path(__file__).parent / "fixtures" / "histories"
 WINDOWS = [[0.0, 30.0], [30.0, 55.0], [55.0, 60.0]]
@@ -181,7 +181,7 @@ async def test_progress_mid_transcription_and_cancellation_stop_the_gpu_work_bef
         await asyncio.wait_for(stand.window_started.wait(), timeout=120)
         progress: m.Progress = await handle.query(SessionWorkflow.progress)
         assert progress.status in ("transcribing", "diarizing") and progress.windows_total == len(WINDOWS)
-        assert PARALLEL_START <= progress.progress < PARALLEL_END
+        assert m.PARALLEL_START <= progress.progress < m.PARALLEL_END
         await handle.cancel()
         with pytest.raises(WorkflowFailureError) as err:
             await handle.result()

@@ -19,6 +19,13 @@ NOTES = "notes"
 SAVE = "save"
 PURGE = "purge_expired_artifacts"
 
+# Progress bands in percent (docs/ARCHITECTURE.md §4). The workflow moves between them; inside the long
+# stages the gateway adds what the running activities report in their heartbeats. One home for both.
+PREPROCESS_START, PARALLEL_START = 2, 25  # preprocessing fills 2..25
+PARALLEL_END = 75  # transcription ‖ diarization fill 25..75
+TRANSCRIBE_SHARE = 0.85  # of the parallel band: the windows; the diarization finishing is the rest
+MERGE_START, NOTES_START, SAVE_START, DONE = PARALLEL_END, 80, 95, 100
+
 # Error types (ApplicationError.type) that no retry can fix.
 INVALID_AUDIO = "InvalidAudio"
 NO_SPEECH = "NoSpeech"

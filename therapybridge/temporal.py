@@ -96,11 +96,14 @@ async def _add_heartbeat_progress(client: Client, handle: WorkflowHandle[Any, An
         if details and isinstance(details[0], dict) and "progress" in details[0]:
             fractions.setdefault(act.activity_type.name, []).append(float(details[0]["progress"]))
     if p.status == "preprocessing" and m.PREPROCESS in fractions:
-        p.progress = max(p.progress, 2 + int(23 * max(fractions[m.PREPROCESS])))
+        band = m.PARALLEL_START - m.PREPROCESS_START
+        p.progress = max(p.progress, m.PREPROCESS_START + int(band * max(fractions[m.PREPROCESS])))
     elif p.windows_total and m.TRANSCRIBE_WINDOW in fractions:
-        # Running windows add their partial share of the transcription band (85 % of 25..75).
+        # Running windows add their partial share of the transcription part of the parallel band; it
+        # stays below the band's end, which only the workflow reaches when every window is done.
         extra = sum(fractions[m.TRANSCRIBE_WINDOW]) / p.windows_total
-        p.progress = max(p.progress, min(74, p.progress + int(50 * 0.85 * extra)))
+        band = m.PARALLEL_END - m.PARALLEL_START
+        p.progress = max(p.progress, min(m.PARALLEL_END - 1, p.progress + int(band * m.TRANSCRIBE_SHARE * extra)))
     return p
 
 

@@ -106,7 +106,7 @@ def snapshot_from_row(row: SessionRecord) -> Snapshot:
     return Snapshot(
         session_id=row.id,
         status=row.status,
-        progress=100 if final else row.progress,
+        progress=m.DONE if final else row.progress,
         message=final_message(row) if final else "waiting for a worker to start",
         updated_at=_iso(row.updated_at),
         estimated_time_remaining=0.0 if final else None,
@@ -116,15 +116,15 @@ def snapshot_from_row(row: SessionRecord) -> Snapshot:
 
 def snapshot_from_progress(p: m.Progress) -> Snapshot:
     eta = p.estimated_time_remaining
-    if eta is None and p.started_at and 0 < p.progress < 100:
+    if eta is None and p.started_at and 0 < p.progress < m.DONE:
         # The workflow gave no estimate: extrapolate from the elapsed time.
         with contextlib.suppress(ValueError):
             elapsed = (datetime.now(UTC) - datetime.fromisoformat(p.started_at)).total_seconds()
-            eta = round(max(0.0, elapsed * (100 - p.progress) / p.progress), 1)
+            eta = round(max(0.0, elapsed * (m.DONE - p.progress) / p.progress), 1)
     return Snapshot(
         session_id=p.session_id,
         status=p.status,
-        progress=max(0, min(100, p.progress)),
+        progress=max(0, min(m.DONE, p.progress)),
         message=p.message,
         updated_at=p.updated_at,
         estimated_time_remaining=eta,
@@ -143,7 +143,7 @@ async def record_outcome(session_id: str, status: str, error: str | None) -> Non
         await db.exec(
             update(SessionRecord)
             .where(col(SessionRecord.id) == session_id, col(SessionRecord.status).not_in(list(FINAL_STATUSES)))
-            .values(status=status, progress=100, error=error, updated_at=datetime.now(UTC))
+            .values(status=status, progress=m.DONE, error=error, updated_at=datetime.now(UTC))
         )
         await db.commit()
 

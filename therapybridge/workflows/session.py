@@ -20,8 +20,6 @@ with workflow.unsafe.imports_passed_through():
 
 T = TypeVar("T")
 
-# Progress bands from the design (docs/ARCHITECTURE.md §4).
-PARALLEL_START, PARALLEL_END = 25, 75
 DIARIZATION_UNAVAILABLE = "speaker diarization unavailable"
 
 
@@ -51,12 +49,12 @@ class SessionWorkflow:
         try:
             await self._pipeline(inp, save)
             save.timings["total_s"] = round(workflow.time() - t0, 3)
-            self._set("saving", 95, "saving the session")
+            self._set("saving", m.SAVE_START, "saving the session")
             await self._io(m.SAVE, save, timeout=timedelta(minutes=5))
             self._record("save", 0.0)
             # The gateway words it the same way from the saved document (api/live.py).
             unavailable = save.diarization == "unavailable"
-            self._set("processed", 100, f"processed; {DIARIZATION_UNAVAILABLE}" if unavailable else "processed")
+            self._set("processed", m.DONE, f"processed; {DIARIZATION_UNAVAILABLE}" if unavailable else "processed")
             return "processed"
         except (asyncio.CancelledError, CancelledError):
             await self._cancelled(save, t0)
@@ -67,14 +65,14 @@ class SessionWorkflow:
                 raise
             message = _root_message(err)
             self._p.error = message
-            self._set("failed", 100, message)
+            self._set("failed", m.DONE, message)
             save.status, save.error = "failed", message
             await self._finish(save, t0)
             # Non-retryable: a workflow retry would repeat the same activity failures.
             raise ApplicationError(message, type="SessionFailed", non_retryable=True) from err
 
     async def _cancelled(self, save: m.SaveRequest, t0: float) -> None:
-        self._set("cancelled", 100, "cancelled")
+        self._set("cancelled", m.DONE, "cancelled")
         save.status, save.error = "cancelled", "cancelled by request"
         await self._finish(save, t0)
 
@@ -84,14 +82,14 @@ class SessionWorkflow:
         save.duration_seconds = v.duration_seconds
         self._record("validate")
 
-        self._set("preprocessing", 2, "converting and normalising audio")
+        self._set("preprocessing", m.PREPROCESS_START, "converting and normalising audio")
         pre: m.PreprocessResult = await self._io(m.PREPROCESS, inp, m.PreprocessResult, timeout=timedelta(minutes=60))
         self._record("preprocess")
         _note_model(save, "vad", pre.vad)
 
         self._p.windows_total = len(pre.windows)
         self._windows_seconds = [e - s for s, e in pre.windows]
-        self._set("transcribing", PARALLEL_START, "transcribing and identifying speakers")
+        self._set("transcribing", m.PARALLEL_START, "transcribing and identifying speakers")
         parallel_t0 = workflow.time()
         diarize_task = asyncio.ensure_future(self._diarize(inp, pre))
         window_tasks = [
@@ -116,7 +114,7 @@ class SessionWorkflow:
         save.timings["diarize_s"] = round(diar.seconds, 3) if diar else 0.0
         self._record_parallel(workflow.time() - parallel_t0)
 
-        self._set("merging", PARALLEL_END, "attributing words to speakers")
+        self._set("merging", m.MERGE_START, "attributing words to speakers")
         merged: m.MergeResult = await self._io(
             m.MERGE,
             m.MergeRequest(
@@ -131,7 +129,7 @@ class SessionWorkflow:
         save.merged_ref = merged.ref
         self._record("merge")
 
-        self._set("extracting_notes", 80, "writing notes and checking for risk")
+        self._set("extracting_notes", m.NOTES_START, "writing notes and checking for risk")
         notes: m.NotesResult = await self._io(
             m.NOTES,
             m.NotesRequest(session_id=inp.session_id, merged_ref=merged.ref),
@@ -244,9 +242,9 @@ class SessionWorkflow:
     def _update_parallel_progress(self) -> None:
         total = sum(self._windows_seconds) or 1.0
         done = sum(self._windows_seconds[i] for i in self._windows_finished) / total
-        span = PARALLEL_END - PARALLEL_START
-        percent = PARALLEL_START + int(span * (0.85 * done + 0.15 * (1.0 if self._diarized else 0.0)))
-        self._p.progress = max(self._p.progress, min(percent, PARALLEL_END))
+        share = m.TRANSCRIBE_SHARE * done + (1 - m.TRANSCRIBE_SHARE) * (1.0 if self._diarized else 0.0)
+        percent = m.PARALLEL_START + int((m.PARALLEL_END - m.PARALLEL_START) * share)
+        self._p.progress = max(self._p.progress, min(percent, m.PARALLEL_END))
         self._p.updated_at = workflow.now().isoformat()
         if done >= 1.0 and not self._diarized:
             self._p.status, self._p.message = "diarizing", "identifying speakers"
