@@ -31,6 +31,7 @@ from therapybridge.blobs import BlobStore, upload_key
 from therapybridge.document import Evidence, ExtractedNotes, SessionDocument
 from therapybridge.domain.clock import clock
 from therapybridge.domain.note_formats import render_note
+from therapybridge.domain.progress import time_left
 from therapybridge.domain.speaker_hints import SESSION_TYPES, HintError, SpeakerHints, resolve_hints
 from therapybridge.notes_engine import Provider
 from therapybridge.settings import get_settings
@@ -41,9 +42,8 @@ from therapybridge.transcript_input import TranscriptInputError, read_transcript
 
 def _bar(p: m.Progress, elapsed: float, width: int = 30) -> str:
     filled = int(width * p.progress / 100)
-    eta = ""
-    if 0 < p.progress < 100 and elapsed > 2:
-        eta = f" ~{elapsed * (100 - p.progress) / p.progress:.0f}s left"
+    left = time_left(p.progress, elapsed, min_elapsed_s=2.0)
+    eta = f" ~{left:.0f}s left" if left is not None else ""
     return f"\r[{'#' * filled}{'.' * (width - filled)}] {p.progress:3d}% {p.status:<16} {eta:<14}"
 
 

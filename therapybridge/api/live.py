@@ -27,6 +27,7 @@ from therapybridge import messages as m
 from therapybridge.api.deps import TemporalConnection, TemporalUnavailable
 from therapybridge.db import SessionRecord, session_scope
 from therapybridge.document import FINAL_STATUSES, Status
+from therapybridge.domain.progress import time_left
 from therapybridge.settings import Settings
 from therapybridge.temporal import query_progress, workflow_id
 
@@ -116,11 +117,10 @@ def snapshot_from_row(row: SessionRecord) -> Snapshot:
 
 def snapshot_from_progress(p: m.Progress) -> Snapshot:
     eta = p.estimated_time_remaining
-    if eta is None and p.started_at and 0 < p.progress < m.DONE:
+    if eta is None and p.started_at:
         # The workflow gave no estimate: extrapolate from the elapsed time.
         with contextlib.suppress(ValueError):
-            elapsed = (datetime.now(UTC) - datetime.fromisoformat(p.started_at)).total_seconds()
-            eta = round(max(0.0, elapsed * (m.DONE - p.progress) / p.progress), 1)
+            eta = time_left(p.progress, (datetime.now(UTC) - datetime.fromisoformat(p.started_at)).total_seconds())
     return Snapshot(
         session_id=p.session_id,
         status=p.status,
