@@ -40,7 +40,7 @@ def private_environment(prefix: str) -> Path:
 async def pipeline_run(audio: Path) -> tuple[float, dict[str, float], float]:
     from therapybridge import db
     from therapybridge import messages as m
-    from therapybridge.blobs import BlobStore, upload_key
+    from therapybridge.blobs import BlobStore
     from therapybridge.settings import get_settings
     from therapybridge.supervisor import Supervisor, queue_has_pollers
     from therapybridge.temporal import connect, start_session
@@ -58,10 +58,7 @@ async def pipeline_run(audio: Path) -> tuple[float, dict[str, float], float]:
                 await asyncio.sleep(0.5)
         await asyncio.sleep(2.0)
         sid = str(uuid.uuid4())
-        key = upload_key(sid, audio.name)
-        store = BlobStore(settings.blob_dir)
-        store.path(key).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(audio, store.path(key))
+        key = BlobStore(settings.blob_dir).add_upload(sid, audio, audio.name)
         t0 = time.monotonic()
         handle = await start_session(client, settings, m.SessionInput(sid, key, audio.name))
         await handle.result()

@@ -139,7 +139,6 @@ async def run_sequential(audio: Path, truth: Truth) -> dict[str, Any]:
     from therapybridge.activities import diarize as diarize_mod
     from therapybridge.activities import merge, notes, preprocess, transcribe, validate
     from therapybridge.activities.common import blobs
-    from therapybridge.blobs import upload_key
     from therapybridge.document import Segment, SpeakerTurn
     from therapybridge.settings import get_settings
     from therapybridge.speech.asr import AsrConfig, get_transcriber
@@ -157,10 +156,8 @@ async def run_sequential(audio: Path, truth: Truth) -> dict[str, Any]:
         get_diarizer(settings)  # a gpu worker
         env = ActivityEnvironment()
         sid = str(uuid.uuid4())
-        key = upload_key(sid, audio.name)
         store = blobs()
-        store.path(key).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(audio, store.path(key))
+        key = store.add_upload(sid, audio, audio.name)
         inp = m.SessionInput(sid, key, audio.name)
         stages: dict[str, float] = {}
         load = load_line()
@@ -380,16 +377,14 @@ class Stack:
         """Start `count` sessions of the same audio at once; wait for all of them."""
         from therapybridge import db
         from therapybridge import messages as m
-        from therapybridge.blobs import BlobStore, upload_key
+        from therapybridge.blobs import BlobStore
         from therapybridge.temporal import start_session
 
         store = BlobStore(self.settings.blob_dir)
         inputs = []
         for _ in range(count):
             sid = str(uuid.uuid4())
-            key = upload_key(sid, audio.name)
-            store.path(key).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(audio, store.path(key))
+            key = store.add_upload(sid, audio, audio.name)
             inputs.append(m.SessionInput(sid, key, audio.name))
 
         async def one(inp: m.SessionInput) -> SessionRun:

@@ -20,7 +20,7 @@ from temporalio.client import Client, WorkflowHandle
 from tests.harness import CORPUS, Postgres, TemporalDevServer, workers
 from therapybridge import db
 from therapybridge import messages as m
-from therapybridge.blobs import BlobStore, upload_key
+from therapybridge.blobs import BlobStore
 from therapybridge.document import SessionDocument
 from therapybridge.settings import Settings, get_settings
 from therapybridge.temporal import connect, start_session
@@ -41,9 +41,7 @@ class Stack:
 
     def stage_upload(self, audio: Path, name: str | None = None) -> m.SessionInput:
         session_id = str(uuid.uuid4())
-        key = upload_key(session_id, name or audio.name)
-        self.blobs.path(key).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(audio, self.blobs.path(key))
+        key = self.blobs.add_upload(session_id, audio, name or audio.name)
         return m.SessionInput(session_id=session_id, upload_ref=key, audio_filename=name or audio.name)
 
     async def start(self, inp: m.SessionInput, settings: Settings | None = None) -> WorkflowHandle:

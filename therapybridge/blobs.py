@@ -51,6 +51,21 @@ class BlobStore:
             data = json.dumps(obj, default=_default).encode()
         return self.write_bytes(key, data)
 
+    def add_upload(self, session_id: str, src: Path, filename: str) -> str:
+        """Copy an audio file in as the session's upload (atomically, like every write); its key."""
+        key = upload_key(session_id, filename)
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        os.close(fd)
+        try:
+            shutil.copyfile(src, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return key
+
     def read_json(self, key: str) -> Any:
         return json.loads(self.path(key).read_bytes())
 

@@ -13,7 +13,6 @@ import contextlib
 import json
 import logging
 import os
-import shutil
 import socket
 import sys
 import time
@@ -27,7 +26,7 @@ from temporalio.client import Client, WorkflowFailureError
 
 from therapybridge import db, notes_engine
 from therapybridge import messages as m
-from therapybridge.blobs import BlobStore, upload_key
+from therapybridge.blobs import BlobStore
 from therapybridge.document import Evidence, ExtractedNotes, SessionDocument
 from therapybridge.domain.clock import clock
 from therapybridge.domain.note_formats import render_note
@@ -92,9 +91,7 @@ async def process(
 
         session_id = str(uuid.uuid4())
         store = BlobStore(settings.blob_dir)
-        key = upload_key(session_id, audio.name)
-        store.path(key).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(audio, store.path(key))
+        key = store.add_upload(session_id, audio, audio.name)
         hints = hints or SpeakerHints(num_speakers=speakers)
         inp = m.SessionInput(
             session_id=session_id,
