@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 
 from therapybridge.document import ActionItem, Denial, Evidence, GroundedText, RiskFlag, Strategy
-from therapybridge.domain.notes.actions import _GERUND, _TASK_VERB, _content
+from therapybridge.domain.notes.actions import _content
+from therapybridge.domain.notes.actions_lexicon import GERUND, TASK_VERB
 from therapybridge.domain.notes.skills_lexicon import SKILLS
 from therapybridge.domain.notes.strategies import CATALOGUE
 from therapybridge.domain.notes.text import _rx
@@ -179,7 +180,7 @@ def _agreed(item: ActionItem, client_speakers: frozenset[str]) -> bool:
 def _starts_with_verb(task: str) -> bool:
     """A plan a client can read starts with what to do ("call the clinic"), not a fragment ("the team")."""
     first = (task.split() or [""])[0].lower()
-    return bool(_TASK_VERB.fullmatch(first)) or first in _GERUND.values()
+    return bool(TASK_VERB.fullmatch(first)) or first in GERUND.values()
 
 
 def patient_summary(
