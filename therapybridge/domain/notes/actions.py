@@ -9,7 +9,7 @@ from therapybridge.document import ActionItem, Evidence
 from therapybridge.domain.clock import clock
 from therapybridge.domain.notes import actions_lexicon as lx
 from therapybridge.domain.notes.skills import evidence
-from therapybridge.domain.notes.strategies import _window
+from therapybridge.domain.notes.text import window
 from therapybridge.domain.risk import Sentence
 
 
@@ -97,7 +97,7 @@ def _resolve(task: str, sents: list[Sentence], i: int, marks: list[tuple[int, st
         rest = task[m.end(1) :]
         rest = re.sub(r"^\s+(?:it|that|this)\b", "", rest)
         task = f"{m.group(1)} {strategy}{rest}"
-    if re.search(r"\b(?:that|the) number\b", task) and re.search(r"crisis line", _window(sents, [i], 3, 0)):
+    if re.search(r"\b(?:that|the) number\b", task) and re.search(r"crisis line", window(sents, [i], 3, 0)):
         task = re.sub(r"\b(?:that|the) number\b", "the crisis line number", task)
     if re.search(r"\b(?:him|her)\b", task):
         for j in range(i, max(-1, i - 20), -1):

@@ -8,7 +8,7 @@ from therapybridge.document import ActionItem, Denial, Evidence, GroundedText, R
 from therapybridge.domain.notes.actions import _content
 from therapybridge.domain.notes.actions_lexicon import GERUND, TASK_VERB
 from therapybridge.domain.notes.skills_lexicon import SKILLS
-from therapybridge.domain.notes.strategies import CATALOGUE
+from therapybridge.domain.notes.strategies_catalogue import CATALOGUE
 from therapybridge.domain.notes.text import _rx
 from therapybridge.domain.notes.topics import _AGREE, _RISK_TOPIC, TOPICS
 from therapybridge.domain.risk import Sentence, normalise
