@@ -53,6 +53,7 @@ class Supervisor:
     settings: Settings
     children: list[Child] = field(default_factory=list)
     _watch: asyncio.Task[None] | None = None
+    extra_env: dict[str, str] = field(default_factory=dict)  # settings for the children only (benchmarks)
 
     @property
     def env(self) -> dict[str, str]:
@@ -60,7 +61,7 @@ class Supervisor:
         env["THERAPYBRIDGE_DATA_DIR"] = str(self.settings.data_dir.resolve())
         env["TEMPORAL_ADDRESS"] = self.settings.temporal_address
         env.setdefault("PYTHONUNBUFFERED", "1")
-        return env
+        return env | self.extra_env
 
     def add(self, name: str, cmd: list[str]) -> Child:
         logs = self.settings.data_dir / "logs"
