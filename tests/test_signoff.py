@@ -383,3 +383,29 @@ def test_flag_ids_are_stable_and_diffs_show_changes() -> None:
     assert make_flag_id(flag) != make_flag_id(flag.model_copy(update={"start": 5.0}))
     d = diff("a\nb\n", "a\nc\n", "v1", "v2")
     assert "-b\n" in d and "+c\n" in d and d.startswith("--- v1")
+
+
+async def test_odd_input_is_a_4xx_never_a_5xx(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with local_gateway(tmp_path, monkeypatch) as gw:
+        token, _user_id, _patient, sid = await _setup(gw)
+        base = f"/api/sessions/{sid}"
+        huge = 2**70
+        cases = [
+            ("PUT", f"{base}/note", '{"text": "a\\u0000b", "base_version": 1}'),
+            ("PUT", f"{base}/note", '{"text": "lone \\ud800 surrogate", "base_version": 1}'),
+            ("PUT", f"{base}/note", f'{{"text": "x", "base_version": {huge}}}'),
+            ("PUT", f"{base}/note", '{"text": "x", "base_version": 1, "format": "essay"}'),
+            ("PUT", f"{base}/note", '{"text": ""}'),
+            ("POST", f"{base}/note/sign", f'{{"version": {huge}}}'),
+            ("POST", f"{base}/note/sign", '{"version": "two"}'),
+            ("POST", f"{base}/note/amend", '{"reason": "\\u0007"}'),
+            ("PUT", f"{base}/summary", '{"text": "' + "x" * 100_001 + '", "base_version": 1}'),
+            ("POST", f"{base}/flags/{'f' * 5000}/review", '{"decision": "dismissed", "reason": "r"}'),
+            ("POST", f"{base}/flags/abc/review", "not json"),
+            ("GET", f"{base}/history?limit=0", None),
+            ("GET", f"{base}/bogus/versions", None),
+        ]
+        async with gw.client(token) as c:
+            for method, path, body in cases:
+                r = await c.request(method, path, content=body, headers={"Content-Type": "application/json"})
+                assert 400 <= r.status_code < 500, (method, path[:80], body and body[:60], r.status_code, r.text[:200])

@@ -43,7 +43,7 @@ READ_ACTIONS = frozenset(
 
 def _clean(value: str, *, multiline: bool) -> str:
     allowed = {"\n", "\t", "\r"} if multiline else set()
-    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch not in allowed for ch in value):
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in allowed for ch in value):
         raise ValueError("must not contain control characters")
     return value
 
