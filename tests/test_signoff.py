@@ -409,3 +409,38 @@ async def test_odd_input_is_a_4xx_never_a_5xx(tmp_path: Path, monkeypatch: pytes
             for method, path, body in cases:
                 r = await c.request(method, path, content=body, headers={"Content-Type": "application/json"})
                 assert 400 <= r.status_code < 500, (method, path[:80], body and body[:60], r.status_code, r.text[:200])
+
+
+def test_migration_0009_backfills_and_goes_down(tmp_path: Path) -> None:
+    """Sessions processed before sign-off existed come up unsigned, with all their flags open."""
+    import json
+
+    import sqlalchemy as sa
+    from alembic import command
+    from alembic.script import ScriptDirectory
+
+    from therapybridge.db import alembic_config
+
+    script = ScriptDirectory.from_config(alembic_config())
+    assert script.get_current_head() == "0009" and len(script.get_heads()) == 1
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'm.db'}")
+    document = _document("t", "p").model_dump(mode="json")
+    with engine.begin() as conn:
+        cfg = alembic_config(conn)
+        command.upgrade(cfg, "0008")
+        for sid, status, doc in (("old", "processed", document), ("failed", "failed", None)):
+            conn.execute(
+                sa.text(
+                    "INSERT INTO sessions (id, status, progress, audio_filename, document, created_at, updated_at) "
+                    "VALUES (:id, :status, 100, 'a.flac', :doc, '2026-11-01', '2026-11-01')"
+                ),
+                {"id": sid, "status": status, "doc": json.dumps(doc) if doc else None},
+            )
+        command.upgrade(cfg, "head")
+        rows = dict(
+            (r[0], (r[1], r[2])) for r in conn.execute(sa.text("SELECT id, note_status, open_flags FROM sessions"))
+        )
+        assert rows == {"old": ("unsigned", 2), "failed": (None, None)}
+        command.downgrade(cfg, "0008")
+        command.upgrade(cfg, "head")
+        assert {"note_versions", "flag_reviews"} <= set(sa.inspect(conn).get_table_names())
