@@ -218,6 +218,10 @@ async def test_client_summary_export_needs_approval(tmp_path: Path, monkeypatch:
             r = await c.get(f"{base}/client-summary.txt")
             assert r.status_code == 200 and r.text == edited + "\n"
             assert r.headers["content-disposition"] == f'attachment; filename="session-{sid}-client-summary.txt"'
+            # Saving the same text again changes nothing (no new version, still approved).
+            r = await c.put(f"{base}/summary", json={"text": edited, "base_version": 2})
+            assert r.status_code == 200 and (r.json()["version"], r.json()["status"]) == (2, "approved")
+            assert (await c.get(f"{base}/client-summary.txt")).status_code == 200
             # The document's contract field follows.
             notes = (await c.get(base)).json()["extracted_notes"]
             assert (notes["patient_summary"], notes["patient_summary_status"]) == (edited, "approved")
@@ -227,7 +231,7 @@ async def test_client_summary_export_needs_approval(tmp_path: Path, monkeypatch:
             assert (await c.get(f"{base}/client-summary.txt")).status_code == 409
             assert (await c.get(base)).json()["extracted_notes"]["patient_summary_status"] == "draft"
             actions = [e["action"] for e in (await c.get(f"{base}/history", params={"include_reads": "true"})).json()]
-            assert actions.count("summary.export") == 1 and "summary.approve" in actions
+            assert actions.count("summary.export") == 2 and actions.count("summary.edit") == 2  # the no-op: none
 
 
 async def test_only_the_sessions_clinician_signs_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

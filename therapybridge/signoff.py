@@ -235,8 +235,8 @@ async def save_draft(
         now = current.version if current else "none"
         raise conflict(f"the {kind} has changed since you opened it (current version: {now}); reload and edit again")
     fmt = (fmt or (current.format if current else None) or DEFAULT_FORMAT) if kind == "note" else None
-    if current is not None and current.status == "draft" and current.text == text and current.format == fmt:
-        return current  # nothing changed
+    if current is not None and current.text == text and current.format == fmt:
+        return current  # nothing changed: no new version (an approved summary stays approved)
     if current is not None and current.status == "draft":
         current.status = "superseded"
         db.add(current)

@@ -303,7 +303,8 @@ async def edit_note(session_id: str, body: NoteDraft, user: CurrentUser, db: Ses
         v = await signoff.save_draft(db, row, user, "note", body.text, body.base_version, body.format)
     except signoff.SignoffError as exc:
         raise _http(exc) from None
-    await _commit(db, user, row, "note.edit", f"note:{v.version}")
+    if v.id is None:  # a new version (an unchanged text saves nothing and records nothing)
+        await _commit(db, user, row, "note.edit", f"note:{v.version}")
     return await _one(db, v)
 
 
@@ -342,7 +343,8 @@ async def edit_summary(session_id: str, body: SummaryDraft, user: CurrentUser, d
         v = await signoff.save_draft(db, row, user, "summary", body.text, body.base_version, None)
     except signoff.SignoffError as exc:
         raise _http(exc) from None
-    await _commit(db, user, row, "summary.edit", f"summary:{v.version}")
+    if v.id is None:
+        await _commit(db, user, row, "summary.edit", f"summary:{v.version}")
     return await _one(db, v)
 
 
