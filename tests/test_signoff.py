@@ -448,3 +448,26 @@ def test_migration_0009_backfills_and_goes_down(tmp_path: Path) -> None:
         command.downgrade(cfg, "0008")
         command.upgrade(cfg, "head")
         assert {"note_versions", "flag_reviews"} <= set(sa.inspect(conn).get_table_names())
+
+
+async def test_the_list_shows_what_awaits_sign_off(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with local_gateway(tmp_path, monkeypatch) as gw:
+        token, user_id, patient, done = await _setup(gw)
+        waiting = _document(user_id, patient)
+        await db.upsert_session(waiting)
+        await signoff.after_save(waiting.id, "run-1")  # what the save activity does: drafts, list columns
+        async with gw.client(token) as c:
+            base = f"/api/sessions/{done}"
+            state = (await c.get(f"{base}/signoff")).json()
+            assert (await c.post(f"{base}/note/sign", json={"version": 1})).status_code == 200
+            ids = lambda r: {s["id"] for s in r.json()["data"]}  # noqa: E731
+            assert ids(await c.get("/api/sessions", params={"needs_review": "true"})) == {done, waiting.id}  # flags
+            for f in state["flags"]:
+                r = await c.post(f"{base}/flags/{f['id']}/review", json={"decision": "acknowledged", "reason": "ok"})
+                assert r.status_code == 200
+            assert ids(await c.get("/api/sessions", params={"needs_review": "true"})) == {waiting.id}
+            assert ids(await c.get("/api/sessions")) == {done, waiting.id}
+            listed = {
+                s["id"]: (s["note_status"], s["open_flags"]) for s in (await c.get("/api/sessions")).json()["data"]
+            }
+            assert listed == {done: ("signed", 0), waiting.id: ("unsigned", 2)}

@@ -590,3 +590,8 @@ async def test_sign_a_note_and_dismiss_a_flag(api: Api, account: Account, browse
     assert row.get_attribute("data-open-flags") == "0"
     assert "Unsigned" in row.text and "open flag" not in row.text
     check_a11y(d, "patient with sign-off")
+    # The patients page lists what awaits sign-off, across patients.
+    d.get(f"{api.base_url}/#/patients")
+    waiting = find(d, f'#review-list tr[data-session-id="{doc.id}"]')
+    assert "Sam Placeholder" in waiting.text and waiting.get_attribute("data-note-status") == "unsigned"
+    check_a11y(d, "patients with sign-off")

@@ -377,6 +377,9 @@ async def list_sessions(
     status_: Annotated[Status | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
+    needs_review: Annotated[
+        bool | None, Query(description="true: only sessions with an unsigned note or an open risk flag.")
+    ] = None,
 ) -> SessionList:
     """Your sessions, newest first (admins: everyone's); page with `next_cursor`."""
     query = select(SessionRecord).options(defer(SessionRecord.document))  # type: ignore[arg-type]
@@ -386,6 +389,8 @@ async def list_sessions(
         query = query.where(col(SessionRecord.patient_id) == patient_id)
     if status_:
         query = query.where(col(SessionRecord.status) == status_)
+    if needs_review:
+        query = query.where(or_(col(SessionRecord.note_status) == "unsigned", col(SessionRecord.open_flags) > 0))
     if cursor:
         created, sid = _decode_cursor(cursor)
         query = query.where(

@@ -244,7 +244,7 @@ export async function renderPatient(main, patientId) {
 }
 
 /** The session list's sign-off column: whether the note is signed, and the flags nobody has reviewed. */
-function signoffBadges(s) {
+export function signoffBadges(s) {
   const out = [];
   if (s.note_status === "unsigned") out.push(h("span", { class: "badge badge-busy note-unsigned" }, "Unsigned"));
   else if (s.note_status === "signed") out.push(h("span", { class: "badge badge-ok note-signed" }, "Signed"));
