@@ -6,6 +6,7 @@
 import { auth, capabilities, download, fetchRaw, request, saveBlob } from "../api.js";
 import { navigate } from "../app.js";
 import { watchProgress } from "../progress.js";
+import { flagReview, signoffController, signoffView } from "./signoff.js";
 import { FINAL, RISK_LABELS, STAGES, clear, clock, confirmDialog, copyText, date, dateTime, duration, h, statusBadge, tabs, timeLeft, toast } from "../ui.js";
 
 const EXPORTS = [
@@ -242,6 +243,7 @@ export async function renderSession(main, sessionId) {
     const flags = notes.risk_flags || [];
     const denials = notes.documented_denials || [];
     const sentences = []; // {start, end, el} in time order
+    const signoff = caps.signoff ? signoffController(sessionId) : null;
 
     // Transcript
     const transcript = h("div", { class: "transcript", id: "transcript" });
@@ -349,17 +351,18 @@ export async function renderSession(main, sessionId) {
       ? h(
           "section",
           { class: "risk-banner", id: "risk-banner", role: "region", "aria-labelledby": "risk-heading" },
-          h("h2", { id: "risk-heading" }, `Safety flags (${flags.length})`),
+          h("h2", { id: "risk-heading" }, `Safety flags (${flags.length})`, signoff ? h("span", { id: "flags-open", class: "flags-open" }) : null),
           h(
             "ul",
             { class: "risk-list" },
-            flags.map((f) =>
+            flags.map((f, i) =>
               h(
                 "li",
                 { class: `risk risk-${f.severity}`, dataset: { type: f.type, severity: f.severity } },
                 h("div", { class: "risk-head" }, h("strong", {}, RISK_LABELS[f.type] || f.type), " ", h("span", { class: `sev sev-${f.severity}` }, `${f.severity} severity`)),
                 h("blockquote", {}, `“${f.quote}”`),
                 h("button", { type: "button", class: "link", onclick: () => goTo(f.start) }, `Show at ${clock(f.start)} in the transcript`),
+                signoff ? flagReview(signoff, i) : null,
               ),
             ),
           ),
@@ -401,6 +404,7 @@ export async function renderSession(main, sessionId) {
       { id: "transcript", label: "Transcript" },
       { id: "notes", label: "Notes" },
       { id: "clinical", label: "Clinical note" },
+      ...(signoff ? [{ id: "signoff", label: "Sign-off" }] : []),
     ], (item, panel) => {
       if (item.id === "clinical" && !panel.dataset.loaded) {
         panel.dataset.loaded = "1";
@@ -409,6 +413,16 @@ export async function renderSession(main, sessionId) {
     });
     panels[0].append(hint, transcript);
     panels[1].append(notesView(notes, flags, denials, goTo));
+    if (signoff) {
+      panels[3].append(signoffView(signoff, sessionId));
+      signoff.subscribe((state) => {
+        const open = document.getElementById("flags-open");
+        if (open) open.textContent = state.open_flags ? ` · ${state.open_flags} open` : " · all reviewed";
+        const summaryDraft = document.getElementById("summary-draft");
+        if (summaryDraft) summaryDraft.hidden = state.summary_exportable;
+      });
+      signoff.load().catch((err) => toast(err.message, "error"));
+    }
 
     clear(body, banner, h("div", { class: "session-layout" }, side, h("div", { class: "session-main" }, tabBox)));
   }
