@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from bench.notes import corpus_files
-from therapybridge.document import Segment, Speaker, Word
 from therapybridge.behaviour_labels import label_segments
+from therapybridge.document import Segment, Speaker, Word
 from therapybridge.domain.notes import extract_notes
 from therapybridge.sentence_encoder import EncoderUnavailable, get_encoder
 
