@@ -451,7 +451,8 @@ export async function renderSession(main, sessionId) {
         : null;
     const topicEvidence = Object.fromEntries((notes.topic_evidence || []).map((t) => [t.text, t.evidence]));
     const homework = (notes.action_items || []).slice().sort((a, b) => (a.category === "homework" ? -1 : 0) - (b.category === "homework" ? -1 : 0));
-    const analytics = Object.entries(notes.analytics || {}).filter(([, v]) => v !== null && v !== undefined);
+    const analytics = Object.entries(notes.analytics || {}).filter(([k, v]) => v !== null && v !== undefined && !SKILL_KEYS.has(k));
+    const skills = SKILL_METRICS.filter(([k]) => (notes.analytics || {})[k] !== undefined);
     return h(
       "div",
       { class: "notes", id: "notes" },
@@ -482,6 +483,20 @@ export async function renderSession(main, sessionId) {
         ? section(
             "Session analytics",
             h("dl", { class: "kv" }, analytics.map(([k, v]) => [h("dt", {}, analyticsLabel(k)), h("dd", {}, analyticsValue(k, v))])),
+          )
+        : null,
+      skills.length
+        ? section(
+            "Counselling skills",
+            h(
+              "dl",
+              { class: "kv", id: "skill-metrics" },
+              skills.map(([k, label, why]) => {
+                const v = notes.analytics[k];
+                const shown = v === null ? "–" : k.startsWith("percent_") ? `${v}%` : String(v);
+                return [h("dt", {}, label), h("dd", { "data-metric": k }, shown, h("span", { class: "muted small" }, ` — ${why}`))];
+              }),
+            ),
           )
         : null,
     );
@@ -636,6 +651,20 @@ export async function renderSession(main, sessionId) {
     disposers.forEach((fn) => fn());
   };
 }
+
+// Issue 17: counselling-skill metrics (MITI-style, from each utterance's behaviour label), one line each
+// on what the number means. "–" when undefined (no questions, or the labelling model is not installed).
+const SKILL_METRICS = [
+  ["reflections", "Reflections", "therapist turns that mirror back what the client said or meant"],
+  ["questions", "Questions", "therapist turns that ask something"],
+  ["open_questions", "Open questions", "questions that invite more than yes or no (What…, How…, Tell me…)"],
+  ["reflection_to_question", "Reflection-to-question ratio", "reflections per question; MITI: 1 is fair, 2 or more good"],
+  ["percent_open_questions", "Open questions (share)", "share of questions that are open; MITI: 50% fair, 70% good"],
+  ["change_talk", "Change talk", "client turns for change (desire, ability, reasons, need, commitment)"],
+  ["sustain_talk", "Sustain talk", "client turns for keeping things as they are"],
+  ["percent_change_talk", "Change talk (share)", "change talk out of change plus sustain talk; higher is better"],
+];
+const SKILL_KEYS = new Set(SKILL_METRICS.map(([k]) => k));
 
 function analyticsLabel(key) {
   const words = key.replace(/_(s|seconds)$/, "").replace(/_/g, " ");
