@@ -101,6 +101,7 @@ def test_nested_split_needs_a_gap_between_pair_similarities() -> None:
     assert is_nested_split(cents((0.87, 0.62, 0.58)), CountConfig())  # a split voice beside a real one
     assert not is_nested_split(cents((0.85, 0.76, 0.70)), CountConfig())  # three similar-ish people
     assert not is_nested_split(cents((0.62, 0.57, 0.45)), CountConfig())  # three distinct people
+    assert not is_nested_split(cents((0.76, 0.58, 0.49)), CountConfig())  # AMI trn04: two similar people
 
 
 def test_windows_straddling_turn_changes_are_not_a_third_speaker() -> None:
