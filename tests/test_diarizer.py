@@ -311,3 +311,24 @@ def test_hinted_count_finds_the_quiet_speaker_instead_of_splitting_a_voice() -> 
     labels = cluster_embeddings(emb, num_speakers=2)
     assert labels.max() == 1
     assert labels[25] == labels[26] and labels[25] not in set(labels[:25]) | set(labels[27:])
+
+
+def test_a_voice_behind_an_absorbed_crumb_is_still_found() -> None:
+    """Two people taking turns (centroids ~0.80) and one far-off window: at k=2 the far window
+    splits off alone and is absorbed as a crumb, at k=3 the two people come apart (AMI trn08): two
+    speakers, not one."""
+    rng = np.random.default_rng(5)
+
+    def near(center: np.ndarray, n: int, spread: float) -> np.ndarray:
+        return l2norm(np.abs(center + spread * rng.standard_normal((n, center.size))))
+
+    a = l2norm(np.abs(rng.standard_normal(64)))
+    b = near(a, 1, 0.12)[0]  # another person, ~0.80 to a
+    far = l2norm(np.abs(rng.standard_normal(64)))  # one odd window, ~0.66 to a
+    parts = [near(a, 6, 0.05), near(b, 5, 0.05), near(a, 6, 0.05), near(far, 1, 0.05), near(b, 5, 0.05)]
+    emb = np.concatenate([*parts, near(a, 6, 0.05)])
+    truth = np.array([0] * 6 + [1] * 5 + [0] * 6 + [-1] + [1] * 5 + [0] * 6)
+    labels = cluster_embeddings(emb)
+    assert labels.max() == 1
+    keep = truth >= 0
+    assert agreement(labels[keep], truth[keep]) == 1.0

@@ -119,14 +119,25 @@ def cluster_embeddings(
 
 
 def _count(emb: np.ndarray, sub: np.ndarray, tree: np.ndarray, lo: int, hi: int, cfg: CountConfig) -> np.ndarray:
-    """The largest k in lo..hi whose clusters are all distinct voices (lo always stands)."""
-    chosen = np.zeros(len(emb), dtype=int)
-    for k in range(lo, hi + 1):
-        labels = _partition(emb, sub, tree, k, cfg, absorb=k > lo)
-        if labels is None:
-            break
-        if k > lo and not _distinct(emb, labels, cfg):
-            break  # two clusters of the same voice: larger k only splits voices further
+    """The most clusters, searching k in lo..hi, that are all distinct voices (lo always stands).
+
+    A k-partition can lose clusters when its crumbs are absorbed; the search goes on past it, since
+    a larger k may split off a real voice beside the crumbs (AMI trn08: at k=2 a one-window voice
+    splits off and is absorbed, at k=3 the two voices that share 20 of its 30 s come apart:
+    1 -> 2 speakers, DER on turns 39.05% -> 23.61%). It stops at the first k whose k clusters
+    stand but are not all distinct: from there a larger k only splits voices further.
+    """
+    chosen = _partition(emb, sub, tree, lo, cfg, absorb=False)
+    if chosen is None:
+        chosen = np.zeros(len(emb), dtype=int)
+    for k in range(lo + 1, hi + 1):
+        labels = _partition(emb, sub, tree, k, cfg, absorb=True, fewer_ok=True)
+        if labels is None or labels.max() <= chosen.max():
+            continue  # only crumbs split off, or no more voices than already found
+        if not _distinct(emb, labels, cfg):
+            if labels.max() + 1 == k:
+                break  # two clusters of the same voice: larger k only splits voices further
+            continue
         chosen = labels
     return chosen
 
@@ -139,11 +150,13 @@ def _partition(
     cfg: CountConfig,
     absorb: bool,
     pick: str = "tightest",
+    fewer_ok: bool = False,
 ) -> np.ndarray | None:
     """k clusters refined by k-means, from the AHC cut or from farthest-point seeds, whichever is
     tighter (pick="tightest") or whichever keeps its two closest centroids farthest apart
     (pick="separation", which also weighs the AHC cut unrefined); None when k real clusters do not
-    exist (only crumbs split off)."""
+    exist (only crumbs split off). With fewer_ok, a candidate left with 2..k-1 clusters after its
+    crumbs are absorbed competes too."""
     if k == 1:
         return np.zeros(len(emb), dtype=int)
     starts = _initial_partitions(emb, sub, tree, k)
@@ -156,12 +169,12 @@ def _partition(
         if absorb:
             labels = _absorb_small(emb, labels, cfg)
         labels, k_eff = _relabel(labels)
-        if k_eff < k:
+        if k_eff < (2 if fewer_ok else k):
             continue
-        cent = centroids_of(emb, labels, k)
+        cent = centroids_of(emb, labels, k_eff)
         if pick == "separation":
             sim = cent @ cent.T
-            obj = -float(sim[np.triu_indices(k, 1)].max())
+            obj = -float(sim[np.triu_indices(k_eff, 1)].max())
         else:
             obj = float(np.sum(emb * cent[labels]))
         if obj > best_obj:
