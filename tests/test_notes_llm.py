@@ -347,13 +347,22 @@ def test_unknown_roles_are_labelled_by_speaker() -> None:
 
 # --- response formats and quotes ------------------------------------------------------------------------
 
-REFUSAL = json.dumps(  # what llama-cpp-python's server answers to {"type": "json_schema"} (FastAPI validation)
-    {"detail": [{"type": "literal_error", "loc": ["body", "response_format", "type"], "msg": "Input should be..."}]}
+# What llama-cpp-python 0.3.36's server answers to {"type": "json_schema"}: its request validation error,
+# as an HTTP 500 (other servers say 400 or 422).
+REFUSAL = json.dumps(
+    {
+        "error": {
+            "message": "1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+            "'msg': \"Input should be 'text' or 'json_object'\"}",
+            "type": "internal_server_error",
+        }
+    }
 )
 
 
-async def test_auto_format_falls_back_to_json_object_once_and_remembers(fake: FakeOpenAI) -> None:
-    fake.script = [Reply(status=422, body=REFUSAL), Reply(content=answer()), Reply(content=answer())]
+@pytest.mark.parametrize("status", [500, 422, 400])
+async def test_auto_format_falls_back_to_json_object_once_and_remembers(fake: FakeOpenAI, status: int) -> None:
+    fake.script = [Reply(status=status, body=REFUSAL), Reply(content=answer()), Reply(content=answer())]
     first = await call(fake)
     second = await call(fake)
     assert first.provider == second.provider == "openai"
@@ -363,11 +372,18 @@ async def test_auto_format_falls_back_to_json_object_once_and_remembers(fake: Fa
     assert schema["properties"]["key_topics"]["maxItems"] > 0  # bounded for grammar-constrained servers
 
 
+async def test_a_500_that_does_not_name_response_format_is_retried_not_negotiated(fake: FakeOpenAI) -> None:
+    fake.script = [Reply(status=500), Reply(content=answer())]
+    notes = await call(fake)
+    assert notes.provider == "openai"
+    assert [r["response_format"]["type"] for r in fake.requests] == ["json_schema", "json_schema"]
+
+
 @pytest.mark.parametrize("fmt", ["json_schema", "json_object"])
 async def test_configured_format_is_not_negotiated(fake: FakeOpenAI, fmt: str) -> None:
-    fake.script = [Reply(status=422, body=REFUSAL), Reply(content=answer())]
+    fake.script = [Reply(status=400, body=REFUSAL), Reply(content=answer())]
     notes = await call(fake, response_format=fmt)
-    assert notes.provider == "local" and "HTTP 422" in (notes.provider_message or "")
+    assert notes.provider == "local" and "HTTP 400" in (notes.provider_message or "")
     assert [r["response_format"]["type"] for r in fake.requests] == [fmt]
 
 

@@ -161,9 +161,10 @@ def _schema() -> dict[str, object]:
 NOTES_SCHEMA = _schema()
 
 # Grammar-constrained servers (llama.cpp) follow the schema token by token; a small model can repeat an
-# array item or a phrase until max_tokens. Bounds end such loops inside valid JSON. Only in json_object
-# mode: OpenAI's strict mode is the strict subset above.
-MAX_ITEMS = 6
+# array item or a phrase until max_tokens, or write nothing but empty lists. Bounds end such loops inside
+# valid JSON, and at least one topic with one quote is required, so every answer can be checked against
+# the transcript. Only in json_object mode: OpenAI's strict mode takes the strict subset above.
+MAX_ITEMS = 3  # per list; gemma3-270m repeated one strategy until max_tokens when allowed 6
 MAX_QUOTES = 2
 MAX_TEXT_CHARS = 400
 
@@ -179,7 +180,15 @@ def _bounded(node: object, key: str = "") -> object:
     return node
 
 
-BOUNDED_SCHEMA = _bounded(NOTES_SCHEMA)
+def _bounded_schema() -> dict[str, object]:
+    schema = _bounded(NOTES_SCHEMA)
+    topics = schema["properties"]["key_topics"]  # type: ignore[index]
+    topics["minItems"] = 1
+    topics["items"]["properties"]["quotes"]["minItems"] = 1
+    return schema  # type: ignore[return-value]
+
+
+BOUNDED_SCHEMA = _bounded_schema()
 
 SYSTEM_PROMPT = """You write clinical notes from a psychotherapy session transcript.
 Lines look like "[mm:ss] Therapist: ..." or "[mm:ss] Client: ..." (or "Speaker N" when roles are unknown).
@@ -271,9 +280,10 @@ def response_format(kind: Literal["json_schema", "json_object"]) -> dict[str, ob
 
 
 def _refuses_json_schema(err: NotesProviderError) -> bool:
-    """A 400/422 that names response_format: the server does not know the json_schema type."""
+    """An error that names response_format: the server does not know the json_schema type. Usually a
+    400/422; llama-cpp-python 0.3 answers its own request validation error with a 500."""
     exc = err.__cause__
-    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 422):
+    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 422, 500):
         return False
     return "response_format" in f"{exc.message} {exc.body}"
 
