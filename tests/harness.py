@@ -59,7 +59,21 @@ class TemporalDevServer:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
         wait_port(self.port)
-        time.sleep(1.0)  # the frontend accepts connections slightly before the namespace is ready
+        self._wait_for_namespace()
+
+    def _wait_for_namespace(self, timeout: float = 120.0) -> None:
+        """The frontend accepts connections slightly before the default namespace is registered: ask
+        for the namespace until it is there (a fixed sleep was too short on a loaded machine)."""
+        cmd = [temporal_cli(), "operator", "namespace", "describe", "--namespace", "default",
+               "--address", self.address]  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while True:
+            done = subprocess.run(cmd, capture_output=True, timeout=30, check=False)
+            if done.returncode == 0:
+                return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Temporal namespace not ready: {done.stderr.decode(errors='replace')[-300:]}")
+            time.sleep(0.2)
 
     def stop(self) -> None:
         if self.proc and self.proc.poll() is None:

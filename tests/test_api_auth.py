@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlmodel import col
 
 from tests.api_helpers import Account, Api, make_account, ws_close_code
-from therapybridge.api.security import ALGORITHM, signing_key
+from therapybridge.core.security import ALGORITHM, signing_key
 from therapybridge.db import User, session_scope
 from therapybridge.settings import get_settings
 

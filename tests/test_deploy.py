@@ -359,6 +359,7 @@ def test_images_install_the_package_with_the_web_app_and_migrations(tmp_path: Pa
     assert "therapybridge/api/static/index.html" in names, "the web app must ship in the package"
     assert "therapybridge/api/static/js/app.js" in names
     assert any(n.startswith("therapybridge/migrations/versions/") for n in names)
+    assert "therapybridge/data/behaviour.npz" in names, "the skill classifier's weights must ship (issue 17)"
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "therapybridge = therapybridge.cli:entry" in zipfile.ZipFile(wheel).read(entry_points).decode()
 

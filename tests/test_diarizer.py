@@ -101,6 +101,7 @@ def test_nested_split_needs_a_gap_between_pair_similarities() -> None:
     assert is_nested_split(cents((0.87, 0.62, 0.58)), CountConfig())  # a split voice beside a real one
     assert not is_nested_split(cents((0.85, 0.76, 0.70)), CountConfig())  # three similar-ish people
     assert not is_nested_split(cents((0.62, 0.57, 0.45)), CountConfig())  # three distinct people
+    assert not is_nested_split(cents((0.76, 0.58, 0.49)), CountConfig())  # AMI trn04: two similar people
 
 
 def test_windows_straddling_turn_changes_are_not_a_third_speaker() -> None:
@@ -291,3 +292,43 @@ def test_min_speakers_keeps_a_small_cluster() -> None:
     assert cluster_embeddings(emb).max() == 1
     labels = cluster_embeddings(emb, min_speakers=3)
     assert labels.max() == 2 and len(set(labels[-2:])) == 1 and labels[-1] not in set(labels[:-2])
+
+
+def test_hinted_count_finds_the_quiet_speaker_instead_of_splitting_a_voice() -> None:
+    """num_speakers=2 for one long drifting voice plus a similar voice of two windows (AMI trn03:
+    one person talks 29 of 30 s): the two speakers are the long voice and the short one, not the
+    long voice cut in two halves (which is tighter, and what the unhinted search would return)."""
+    rng = np.random.default_rng(12)  # its own draws: the result must not depend on test order
+
+    def near(center: np.ndarray, n: int, spread: float) -> np.ndarray:
+        return l2norm(np.abs(center + spread * rng.standard_normal((n, center.size))))
+
+    a = l2norm(np.abs(rng.standard_normal(64)))
+    c = near(a, 1, 0.15)[0]  # another person, ~0.75 to a
+    a2 = near(a, 1, 0.12)[0]  # the same voice drifting, ~0.85 to a
+    emb = np.concatenate([near(a, 25, 0.08), near(c, 2, 0.08), near(a2, 25, 0.08)])
+    assert cluster_embeddings(emb).max() == 0  # no hint: one voice (two windows are absorbed)
+    labels = cluster_embeddings(emb, num_speakers=2)
+    assert labels.max() == 1
+    assert labels[25] == labels[26] and labels[25] not in set(labels[:25]) | set(labels[27:])
+
+
+def test_a_voice_behind_an_absorbed_crumb_is_still_found() -> None:
+    """Two people taking turns (centroids ~0.80) and one far-off window: at k=2 the far window
+    splits off alone and is absorbed as a crumb, at k=3 the two people come apart (AMI trn08): two
+    speakers, not one."""
+    rng = np.random.default_rng(5)
+
+    def near(center: np.ndarray, n: int, spread: float) -> np.ndarray:
+        return l2norm(np.abs(center + spread * rng.standard_normal((n, center.size))))
+
+    a = l2norm(np.abs(rng.standard_normal(64)))
+    b = near(a, 1, 0.12)[0]  # another person, ~0.80 to a
+    far = l2norm(np.abs(rng.standard_normal(64)))  # one odd window, ~0.66 to a
+    parts = [near(a, 6, 0.05), near(b, 5, 0.05), near(a, 6, 0.05), near(far, 1, 0.05), near(b, 5, 0.05)]
+    emb = np.concatenate([*parts, near(a, 6, 0.05)])
+    truth = np.array([0] * 6 + [1] * 5 + [0] * 6 + [-1] + [1] * 5 + [0] * 6)
+    labels = cluster_embeddings(emb)
+    assert labels.max() == 1
+    keep = truth >= 0
+    assert agreement(labels[keep], truth[keep]) == 1.0

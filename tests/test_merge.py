@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 from therapybridge.document import UNKNOWN_SPEAKER, Segment, SpeakerTurn, Word
 from therapybridge.domain.merge import SnapConfig, merge, speaker_for_word, talk_time
 
@@ -31,7 +33,8 @@ def test_segment_is_split_at_a_clean_speaker_change() -> None:
     s = seg(("How", 0.0, 0.3), ("are", 0.3, 0.5), ("you?", 0.5, 0.9), ("Fine,", 1.4, 1.8), ("thanks.", 1.8, 2.2))
     out = merge([s], [turn(0.0, 1.0, A), turn(1.3, 2.3, B)])
     assert [(x.speaker, x.text) for x in out] == [(A, "How are you?"), (B, "Fine, thanks.")]
-    assert out[1].start == 1.4 and out[0].end == 0.9
+    assert (out[0].start, out[0].end, out[1].start, out[1].end) == (0.0, 1.0, 1.3, 2.3)  # the turns' spans
+    assert out[1].words[0].start == 1.4 and out[0].words[-1].end == 0.9  # words keep their own times
 
 
 def test_last_word_of_a_question_is_not_stuck_to_the_next_speaker() -> None:
@@ -104,5 +107,18 @@ def test_talk_time_from_turns_then_words() -> None:
 def test_segment_is_cut_at_a_long_pause() -> None:
     s = seg(("So", 7.0, 7.2), ("yes.", 7.2, 7.5), ("Then", 15.5, 15.8), ("later.", 15.8, 16.2))
     out = merge([s], [turn(6.9, 11.7, A), turn(15.1, 16.5, A)])
-    assert [(x.start, x.end, x.text) for x in out] == [(7.0, 7.5, "So yes."), (15.5, 16.2, "Then later.")]
+    assert [(x.start, x.end, x.text) for x in out] == [(6.9, 11.7, "So yes."), (15.1, 16.5, "Then later.")]
     assert {x.speaker for x in out} == {A}
+
+
+def test_segments_span_their_turn_and_never_overlap() -> None:
+    """Segment times cover the speaker's turn (pauses and speech before the first recognised word
+    included: DER on segments), split segments of one turn meet, and no segment reaches into the
+    next speaker's segment, even where the turns overlap it."""
+    a1 = seg(("Well,", 1.2, 1.5), ("I", 1.6, 1.7), ("think", 1.7, 2.0))
+    a2 = seg(("that", 3.0, 3.3), ("helps.", 3.3, 3.8))
+    b = seg(("Okay.", 4.1, 4.5))
+    out = merge([a1, a2, b], [turn(0.5, 4.2, A), turn(3.9, 5.0, B)])
+    assert [(x.speaker, x.start, x.end) for x in out] == [(A, 0.5, 3.0), (A, 3.0, 4.1), (B, 4.1, 5.0)]
+    assert [w.start for x in out for w in x.words] == [1.2, 1.6, 1.7, 3.0, 3.3, 4.1]
+    assert all(x.end <= y.start for x, y in pairwise(out))

@@ -33,7 +33,11 @@ def test_writes_the_input_document_with_grounded_notes(tmp_path: Path) -> None:
     src.write_text(json.dumps(DOC))
     assert run(["notes", str(src), "--json", str(out)]) == 0
     doc = json.loads(out.read_text())
-    assert doc["custom_field"] == "kept as it was" and doc["transcript_segments"] == DOC["transcript_segments"]
+    assert doc["custom_field"] == "kept as it was"
+    # the segments come back as they were, plus their counselling-skill label (issue 17)
+    assert [{k: v for k, v in s.items() if k != "behaviour"} for s in doc["transcript_segments"]] == DOC[
+        "transcript_segments"
+    ]
     notes = doc["extracted_notes"]
     assert [f["type"] for f in notes["risk_flags"]] == ["substance_use"]
     assert notes["risk_flags"][0]["quote"] == "About six beers most nights."

@@ -100,7 +100,7 @@ async def test_password_change_and_disabling_end_every_sign_in(
 async def test_tokens_without_a_sign_in_session_are_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from datetime import UTC, datetime, timedelta
 
-    from therapybridge.api.security import ALGORITHM, signing_key
+    from therapybridge.core.security import ALGORITHM, signing_key
 
     async with local_gateway(tmp_path, monkeypatch) as gw:
         _, user_id = await gw.token()

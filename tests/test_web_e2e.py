@@ -511,3 +511,87 @@ async def test_container_health_check_against_the_gateway(api: Api) -> None:
     assert not ok and detail == "not a health report"  # a 401 is no health report
     ok, detail = await asyncio.to_thread(healthcheck.check_http, f"{api.base_url}/", 10.0)
     assert ok, detail  # the web app's entry page
+
+
+async def test_sign_a_note_and_dismiss_a_flag(api: Api, account: Account, browser: WebDriver, shots: Path) -> None:
+    """Issue 17 in the page: dismiss the risk flag with a reason, edit and sign the note (then it is
+    locked and amended), approve the client summary and download it; the history and the session
+    list show it all."""
+    doc = _flagged_document(account)
+    assert doc.extracted_notes is not None
+    doc.extracted_notes.patient_summary = "We talked about how hard this week has been."
+    await db.upsert_session(doc)
+    d = browser
+    sign_in(d, api, account)
+    d.get(f"{api.base_url}/#/sessions/{doc.id}")
+
+    # The flag: open, then dismissed with a reason.
+    review = find(d, '#risk-banner .flag-review[data-status="open"]')
+    wait(d, lambda d: "1 open" in d.find_element(By.ID, "flags-open").text, message="no open-flag count")
+    review.find_element(By.CSS_SELECTOR, ".flag-dismiss").click()
+    find(d, "#flag-reason-0").send_keys("Passive thought, discussed; safety plan in place")
+    find(d, "#risk-banner .flag-submit").click()
+    dismissed = find(d, '#risk-banner .flag-review[data-status="dismissed"]')
+    assert "safety plan in place" in dismissed.text
+    wait(d, lambda d: "all reviewed" in d.find_element(By.ID, "flags-open").text, message="flag count not updated")
+
+    # The note: the engine's draft, edited and signed.
+    find(d, '[data-tab="signoff"]').click()
+    find(d, '#note-status[data-status="draft"]')
+    editor = find(d, "#note-text")
+    assert "S — Subjective" in editor.get_attribute("value")
+    editor.send_keys(Keys.CONTROL, Keys.END)
+    editor.send_keys("\nReviewed in session; plan agreed.")
+    check_a11y(d, "sign-off")
+    shot(d, shots, "14-signoff-draft")
+    find(d, "#note-sign").click()
+    find(d, "#confirm[open]")
+    find(d, "#confirm-ok").click()
+    signed = find(d, '#note-status[data-status="signed"]')
+    assert "signed by" in signed.text and account.email in signed.text
+    assert "Reviewed in session; plan agreed." in find(d, "#note-signed").text
+    assert not d.find_elements(By.ID, "note-text")  # locked: no editor
+
+    async with api.client(account.token) as c:
+        state = (await c.get(f"/api/sessions/{doc.id}/signoff")).json()
+    assert state["note"]["final"]["version"] == 2 and state["note_status"] == "signed"
+    assert state["note"]["final"]["text"].rstrip().endswith("Reviewed in session; plan agreed.")
+    assert [(f["status"], f["reason"]) for f in state["flags"]] == [
+        ("dismissed", "Passive thought, discussed; safety plan in place")
+    ]
+
+    # The history shows both, with who did it.
+    wait(d, lambda d: d.find_elements(By.CSS_SELECTOR, '#history [data-action="note.sign"]'), message="no history")
+    history = find(d, "#history").text
+    assert "Signed the note" in history and "Dismissed a risk flag" in history and account.email in history
+
+    # An amendment keeps the signed version.
+    find(d, "#note-amend").click()
+    find(d, "#amend-reason").send_keys("Late entry")
+    find(d, "#amend-start").click()
+    status = find(d, '#note-status[data-status="draft"]')
+    assert "Signed version 2 is kept" in status.text and "Late entry" in find(d, "#signoff-note").text
+
+    # The client summary: approved, then it can be downloaded for the client.
+    assert not find(d, "#summary-export").is_enabled()
+    find(d, "#summary-approve").click()
+    find(d, '#summary-status[data-status="approved"]')
+    wait(d, lambda d: d.find_element(By.ID, "summary-export").is_enabled(), message="export never enabled")
+    find(d, "#summary-export").click()
+    name = f"session-{doc.id}-client-summary.txt"
+    got = wait(d, lambda d: next((p for p in d.downloads.glob(name) if p.stat().st_size), None), 30, "no summary")
+    assert got.read_text() == "We talked about how hard this week has been.\n"
+    shot(d, shots, "15-signoff-signed")
+
+    # The session list: signed note, no open flag (this session), next to the unreviewed ones.
+    d.get(f"{api.base_url}/#/patients/{account.patient_id}")
+    row = find(d, f'tr[data-session-id="{doc.id}"]')
+    assert row.get_attribute("data-note-status") == "unsigned"  # the amendment is an unsigned draft
+    assert row.get_attribute("data-open-flags") == "0"
+    assert "Unsigned" in row.text and "open flag" not in row.text
+    check_a11y(d, "patient with sign-off")
+    # The patients page lists what awaits sign-off, across patients.
+    d.get(f"{api.base_url}/#/patients")
+    waiting = find(d, f'#review-list tr[data-session-id="{doc.id}"]')
+    assert "Sam Placeholder" in waiting.text and waiting.get_attribute("data-note-status") == "unsigned"
+    check_a11y(d, "patients with sign-off")

@@ -180,6 +180,16 @@ def render_notes(n: ExtractedNotes) -> str:
         lines.append("Strategies: " + "; ".join(f"{s.name} ({s.status}{_at(s.evidence)})" for s in n.strategies))
     if n.action_items:
         lines.append("Action items: " + "; ".join(f"{a.task} ({a.category}{_at(a.evidence)})" for a in n.action_items))
+    a = n.analytics
+    if a.get("reflection_to_question") is not None or a.get("questions"):
+        def show(key: str) -> str:
+            return "-" if a.get(key) is None else str(a[key])
+
+        lines.append(
+            f"Counselling skills: {show('reflections')} reflections, {show('questions')} questions "
+            f"(reflection-to-question {show('reflection_to_question')}, open {show('percent_open_questions')}%), "
+            f"change talk {show('change_talk')}, sustain talk {show('sustain_talk')}"
+        )
     if n.therapist_notes:
         lines += ["", "Therapist notes: " + n.therapist_notes]
     if n.patient_summary:
@@ -201,10 +211,12 @@ def notes_command(src: Path, out: Path | None, provider: Provider | None) -> int
     except TranscriptInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    notes = asyncio.run(notes_engine.extract(segments, speakers, provider))
+    notes, labelled = asyncio.run(notes_engine.extract_labelled(segments, speakers, provider))
     if out is None:
         print(render_notes(notes))
         return 0
+    for raw, seg in zip(doc["transcript_segments"], labelled, strict=True):  # read_transcript keeps the order
+        raw["behaviour"] = seg.behaviour
     doc["extracted_notes"] = notes.model_dump(mode="json")
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n")

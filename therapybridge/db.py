@@ -18,7 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, Index, LargeBinary, event, inspect, text
+from sqlalchemy import JSON, Column, Connection, Index, LargeBinary, Text, event, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -73,6 +73,9 @@ class AuditEvent(SQLModel, table=True):
     action: str  # session.read | session.export | session.notes | session.audio | session.delete | patient.*
     session_id: str | None = Field(default=None, index=True)
     patient_id: str | None = Field(default=None, index=True)
+    # What the action touched, as an identifier: `note:3`, `summary:2`, `flag:<flag id>`. The change
+    # itself (PHI) is in note_versions / flag_reviews, never here.
+    ref: str | None = None
 
 
 class Patient(SQLModel, table=True):
@@ -111,6 +114,11 @@ class SessionRecord(SQLModel, table=True):
     session_type: str | None = None
     duration_seconds: float | None = None
     document: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
+    # Sign-off at a glance, for the session list (kept by therapybridge.signoff, recomputed from the
+    # note versions and flag reviews on every change): unsigned | signed | None (no note), and the
+    # number of risk flags nobody has acknowledged or dismissed yet.
+    note_status: str | None = None
+    open_flags: int | None = None
     created_at: datetime = Field(default_factory=_now, index=True)
     updated_at: datetime = Field(default_factory=_now)
     processed_at: datetime | None = None
@@ -152,6 +160,46 @@ class DeletedSession(SQLModel, table=True):
     __tablename__ = "deleted_sessions"
     id: str = Field(primary_key=True)
     deleted_at: float  # epoch seconds
+
+
+class NoteVersion(SQLModel, table=True):
+    """One version of a session's clinical note (kind `note`) or client summary (kind `summary`).
+
+    Never edited in place: an edit adds a version and marks the draft it replaces `superseded`; a
+    signed note (an approved summary) is locked for good, and an amendment is a new version based on
+    it. PHI: the text lives here, in the database, and never in logs or the audit log."""
+
+    __tablename__ = "note_versions"
+    __table_args__ = (Index("uq_note_versions_session_kind_version", "session_id", "kind", "version", unique=True),)
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(index=True)
+    kind: str  # note | summary
+    version: int  # 1, 2, … per session and kind
+    status: str  # draft | signed (note) | approved (summary) | superseded (a draft replaced by a later one)
+    format: str | None = None  # soap | dap | birp | girp (notes)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    source: str  # engine | clinician | amendment | reprocess
+    based_on: int | None = None  # the version this one was edited or amended from
+    reason: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # why an amendment
+    origin_run: str | None = None  # the workflow run whose save wrote an engine version (idempotent saves)
+    created_by: str | None = None  # user id; None for the engine
+    created_at: float = Field(default_factory=time.time)
+    signed_by: str | None = None
+    signed_at: float | None = None
+
+
+class FlagReview(SQLModel, table=True):
+    """A clinician's decision on one risk flag: acknowledged or dismissed, with a reason. A later
+    review of the same flag does not replace this row; the newest one is the flag's state."""
+
+    __tablename__ = "flag_reviews"
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(index=True)
+    flag_id: str  # therapybridge.domain.signoff.flag_id: stable across reprocessing of the same finding
+    decision: str  # acknowledged | dismissed
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    user_id: str
+    at: float = Field(default_factory=time.time)
 
 
 @lru_cache

@@ -46,6 +46,10 @@ class Segment(BaseModel):
     role: Role | None = None
     text: str
     words: list[Word] = Field(default_factory=list)
+    # Added (additive), issue 17: the counselling-skill label (AnnoMI's): for a therapist segment reflection,
+    # question, therapist_input or other; for a client segment change, neutral or sustain. None when the
+    # segment has no role or the labelling model is not installed.
+    behaviour: str | None = None
 
 
 class SpeakerTurn(BaseModel):

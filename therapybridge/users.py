@@ -11,8 +11,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 
-from therapybridge.api.security import hash_password, verify_password
 from therapybridge.auth_sessions import revoke
+from therapybridge.core.security import hash_password, verify_password
 from therapybridge.db import User, session_scope
 
 UserRole = Literal["therapist", "admin"]

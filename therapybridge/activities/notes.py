@@ -21,7 +21,12 @@ async def notes(req: m.NotesRequest) -> m.NotesResult:
     merged = store.read_json(req.merged_ref)
     segments = [Segment.model_validate(s) for s in merged["segments"]]
     speakers = [Speaker.model_validate(s) for s in merged["speakers"]]
-    result = await notes_engine.extract(segments, speakers, run_local=run_blocking)
+    result, labelled = await notes_engine.extract_labelled(segments, speakers, run_local=run_blocking)
+    # The segments' behaviour labels go back into the merged transcript, which save turns into the
+    # document's transcript_segments (rewriting it is idempotent: a retry writes the same labels).
+    if any(s.behaviour for s in labelled):
+        merged["segments"] = [s.model_dump(mode="json") for s in labelled]
+        store.write_json(req.merged_ref, merged)
     ref = SessionKeys(req.session_id).notes
     store.write_json(ref, result)
     log_stage(

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 
 from temporalio import activity
 
-from therapybridge import db
+from therapybridge import db, signoff
 from therapybridge import messages as m
 from therapybridge.activities.common import blobs, log_stage
 from therapybridge.blobs import BlobStore, SessionKeys
@@ -81,5 +81,9 @@ async def save(req: m.SaveRequest) -> None:
         return
     doc = build_document(req, store)
     await db.upsert_session(doc)
+    if doc.status == "processed":
+        # Sign-off: the first save writes the engine's drafts; a reprocess adds a draft beside a
+        # signed note, never over it (idempotent, as this activity must be).
+        await signoff.after_save(doc.id, activity.info().workflow_run_id)
     apply_retention(doc.id, doc.status, store, get_settings().retain_audio)
     log_stage("save", doc.id, time.monotonic() - t0, status=doc.status)

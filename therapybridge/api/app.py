@@ -23,7 +23,18 @@ from therapybridge.api.deps import TemporalConnection, TemporalUnavailable
 from therapybridge.api.headers import SecurityHeaders
 from therapybridge.api.limits import BodyLimit, validation_error
 from therapybridge.api.live import ProgressHub
-from therapybridge.api.routes import audit, auth, codec, exports, health, patients, progress, review, sessions
+from therapybridge.api.routes import (
+    audit,
+    auth,
+    codec,
+    exports,
+    health,
+    patients,
+    progress,
+    review,
+    sessions,
+    signoff,
+)
 from therapybridge.db import init_db
 from therapybridge.settings import Settings, get_settings
 
@@ -147,7 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.dependency_overrides[get_settings] = lambda: settings  # one Settings for the whole app
-    for module in (auth, patients, sessions, progress, exports, review, health, codec, audit):
+    for module in (auth, patients, sessions, progress, exports, review, signoff, health, codec, audit):
         app.include_router(module.router)
     app.include_router(review.me)
     if STATIC_DIR.is_dir():

@@ -15,9 +15,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from temporalio.client import Client
 
 from therapybridge.api import tickets
-from therapybridge.api.security import InvalidToken, TokenClaims, decode_token
 from therapybridge.auth_sessions import is_live
 from therapybridge.blobs import BlobStore
+from therapybridge.core.security import InvalidToken, TokenClaims, decode_token
 from therapybridge.db import Patient, SessionRecord, User, session_scope
 from therapybridge.settings import Settings, get_settings
 from therapybridge.temporal import connect

@@ -69,6 +69,10 @@ class SessionSummary(BaseModel):
     created_at: datetime
     updated_at: datetime
     processed_at: datetime | None
+    # Sign-off (issue 17): `unsigned` while the current note is a draft, `signed` once signed; null
+    # without notes. open_flags: risk flags nobody has acknowledged or dismissed yet.
+    note_status: Literal["unsigned", "signed"] | None = None
+    open_flags: int | None = None
 
 
 class SessionList(BaseModel):

@@ -18,7 +18,7 @@ from typing import Literal
 
 import jwt
 
-from therapybridge.api.security import ALGORITHM, signing_key
+from therapybridge.core.security import ALGORITHM, signing_key
 from therapybridge.settings import Settings
 
 Purpose = Literal["stream", "audio"]

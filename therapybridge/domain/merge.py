@@ -221,7 +221,46 @@ def merge(segments: list[Segment], turns: list[SpeakerTurn], *, snap: SnapConfig
         ]
         pos += n
         out.append(seg.model_copy(update={"words": new_words}))
-    return split_by_speaker(out, cfg.split_pause_s)
+    split = split_by_speaker(out, cfg.split_pause_s)
+    return fit_to_turns(split, index) if turns else split
+
+
+def _turn_of(seg: Segment, index: _TurnIndex) -> SpeakerTurn | None:
+    """The turn of the segment's own speaker that overlaps it most (None when none does)."""
+    best, best_overlap = None, 0.0
+    for t in index.near(seg.start, seg.end):
+        overlap = _overlap(seg.start, seg.end, t.start, t.end)
+        if t.speaker == seg.speaker and (overlap > best_overlap or (best is None and t.start <= seg.start <= t.end)):
+            best, best_overlap = t, overlap
+    return best
+
+
+def fit_to_turns(segments: list[Segment], index: _TurnIndex) -> list[Segment]:
+    """Segment times span their speaker's turn, not only the words: the first segment of a turn
+    starts where the turn starts, the last ends where it ends, and segments of one turn meet.
+
+    Whisper's word times hug the words, so pauses inside a turn and speech before the first
+    recognised word fell outside every segment: on the AMI excerpts a third of the reference speech
+    (DER on segments 34.3% against 28.5% on the turns they came from; synthetic 4.8% against 1.7%).
+    Words keep their own times; a segment never reaches into its neighbours.
+    """
+    turns = [_turn_of(s, index) if s.words else None for s in segments]
+    out: list[Segment] = []
+    for i, (seg, turn) in enumerate(zip(segments, turns, strict=True)):
+        if turn is None:
+            out.append(seg)
+            continue
+        start, end = seg.start, seg.end
+        if i == 0 or turns[i - 1] is not turn:
+            start = min(start, turn.start)
+        nxt = segments[i + 1].start if i + 1 < len(segments) else None
+        end = max(end, turn.end) if nxt is None or turns[i + 1] is not turn else max(end, nxt)
+        if out:
+            start = max(start, min(out[-1].end, seg.start))
+        if nxt is not None:
+            end = min(end, max(nxt, seg.end))
+        out.append(seg.model_copy(update={"start": round(start, 3), "end": round(end, 3)}))
+    return out
 
 
 def talk_time(turns: list[SpeakerTurn], segments: list[Segment]) -> list[Speaker]:

@@ -1,5 +1,7 @@
-"""The audit log of access to patient data, for administrators: who read, exported or deleted which
-session or patient, and when. It holds identifiers only (no names, no transcript text)."""
+"""The audit log of access to patient data, for administrators: who read, exported, deleted, edited,
+signed or reviewed which session or patient, and when. It holds identifiers only (no names, no
+transcript or note text): what a sign-off action changed is in note_versions / flag_reviews, which
+`ref` points to. Clinicians see their own sessions' records at /api/sessions/{id}/history."""
 
 from __future__ import annotations
 
@@ -18,10 +20,17 @@ router = APIRouter(prefix="/api/audit", tags=["audit"])
 
 
 async def record(
-    db: AsyncSession, user: User, action: str, *, session_id: str | None = None, patient_id: str | None = None
+    db: AsyncSession,
+    user: User,
+    action: str,
+    *,
+    session_id: str | None = None,
+    patient_id: str | None = None,
+    ref: str | None = None,
 ) -> None:
-    """Write one access event before the data goes out: an access that cannot be recorded fails."""
-    db.add(AuditEvent(user_id=user.id, action=action, session_id=session_id, patient_id=patient_id))
+    """Write one access event before the data goes out: an access that cannot be recorded fails.
+    Commits, together with any change the caller has added to `db` (an action and its record are one)."""
+    db.add(AuditEvent(user_id=user.id, action=action, session_id=session_id, patient_id=patient_id, ref=ref))
     await db.commit()
 
 
@@ -31,6 +40,7 @@ class AuditEventPublic(BaseModel):
     action: str
     session_id: str | None
     patient_id: str | None
+    ref: str | None = None  # what a sign-off action changed: note:3, summary:2, flag:<id>:<review>
 
 
 @router.get("", response_model=list[AuditEventPublic], responses={401: {"model": Message}, 403: {"model": Message}})

@@ -19,9 +19,9 @@ from therapybridge.api.deps import (
     visible_session,
 )
 from therapybridge.api.models import Message, RefreshRequest, Token, UserPublic
-from therapybridge.api.security import InvalidToken, create_token, decode_token
 from therapybridge.api.throttle import LoginThrottle
 from therapybridge.auth_sessions import RefreshRefused, open_session, revoke, rotate
+from therapybridge.core.security import InvalidToken, create_token, decode_token
 from therapybridge.db import User
 from therapybridge.settings import Settings
 from therapybridge.users import authenticate

@@ -29,7 +29,7 @@ from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
-from therapybridge import breaker
+from therapybridge import breaker, signoff
 from therapybridge import messages as m
 from therapybridge.api.deps import (
     PATIENT_NOT_FOUND,
@@ -377,6 +377,9 @@ async def list_sessions(
     status_: Annotated[Status | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     cursor: Annotated[str | None, Query(max_length=500)] = None,
+    needs_review: Annotated[
+        bool | None, Query(description="true: only sessions with an unsigned note or an open risk flag.")
+    ] = None,
 ) -> SessionList:
     """Your sessions, newest first (admins: everyone's); page with `next_cursor`."""
     query = select(SessionRecord).options(defer(SessionRecord.document))  # type: ignore[arg-type]
@@ -386,6 +389,8 @@ async def list_sessions(
         query = query.where(col(SessionRecord.patient_id) == patient_id)
     if status_:
         query = query.where(col(SessionRecord.status) == status_)
+    if needs_review:
+        query = query.where(or_(col(SessionRecord.note_status) == "unsigned", col(SessionRecord.open_flags) > 0))
     if cursor:
         created, sid = _decode_cursor(cursor)
         query = query.where(
@@ -471,6 +476,7 @@ async def cancel_session(
     row = await visible_session(db, user, session_id)
     if row.status in FINAL_STATUSES:
         raise _error(status.HTTP_409_CONFLICT, f"the session is already {row.status}")
+    await record(db, user, "session.cancel", session_id=row.id, patient_id=row.patient_id)
     await db.close()
     try:
         await temporal.get_workflow_handle(workflow_id(session_id)).cancel(reason="cancelled by user")
@@ -523,6 +529,8 @@ async def retry_session(
     await db.commit()
     if claimed.rowcount != 1:  # type: ignore[attr-defined]
         raise _error(status.HTTP_409_CONFLICT, "the session is already being retried")
+    # A signed note survives a retry: the new run's save adds its notes as a draft beside it.
+    await record(db, user, "session.retry", session_id=row.id, patient_id=row.patient_id)
     try:
         await start_session(temporal, settings, session_input(row))
     except Exception as exc:
@@ -568,6 +576,7 @@ async def delete_session(
         log.warning("workflow history not deleted", extra={"session_id": session_id, "error_type": type(exc).__name__})
     await asyncio.to_thread(blobs.delete_session, session_id)
     await db.delete(row)
+    await signoff.delete_for_session(db, session_id)  # note versions and flag reviews are PHI too
     db.add(DeletedSession(id=session_id, deleted_at=time.time()))  # a late save must not bring it back
     db.add(AuditEvent(user_id=user.id, action="session.delete", session_id=session_id, patient_id=row.patient_id))
     await db.commit()
@@ -625,4 +634,5 @@ async def _sweep_later(session_id: str, blobs: BlobStore, delays: tuple[float, .
             found = await db.get(SessionRecord, session_id)
             if found is not None:
                 await db.delete(found)
-                await db.commit()
+            await signoff.delete_for_session(db, session_id)  # a late save's drafts too
+            await db.commit()

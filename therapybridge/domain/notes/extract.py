@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from therapybridge.document import Evidence, ExtractedNotes, GroundedText, RiskFlag, Segment, Speaker
 from therapybridge.domain.analytics import session_analytics
+from therapybridge.domain.behaviour import skill_metrics
 from therapybridge.domain.notes.actions import find_action_items
 from therapybridge.domain.notes.narrative import (
     client_response,
@@ -90,6 +91,12 @@ def extract_notes(segments: list[Segment], speakers: list[Speaker]) -> Extracted
     mood_ev = evidence(mood_sentences(sents, mood := find_mood(sents)))
     mood = mood if mood_ev else ""
     analytics = session_analytics(segments, speakers, sents)
+    # Counselling-skill metrics from the segments' behaviour labels (set by therapybridge.behaviour_labels
+    # before this runs); without any label, only the rule-based question counts.
+    labels = [s.behaviour for s in segments] if any(s.behaviour for s in segments) else None
+    analytics |= skill_metrics(
+        segments, labels, int(analytics["open_questions"] or 0), int(analytics["questions_total"] or 0)
+    )
     response = client_response(sents, strategies, actions)
     goals = session_goals(grounded, strategies, flags)
     clients = frozenset(s.speaker for s in segments if s.role == "client")

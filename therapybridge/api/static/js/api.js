@@ -202,7 +202,7 @@ let capsPromise = null;
 export function capabilities() {
   if (!capsPromise) {
     capsPromise = (async () => {
-      const caps = { audio: false, speakers: false, notes: false, config: false };
+      const caps = { audio: false, speakers: false, notes: false, config: false, signoff: false };
       try {
         const resp = await fetch("/openapi.json");
         const paths = Object.entries((await resp.json()).paths || {}).map(([p, ops]) => [p.replace(/\{[^}]+\}/g, "{}"), ops]);
@@ -211,6 +211,7 @@ export function capabilities() {
         caps.speakers = has("/api/sessions/{}/speakers", "patch");
         caps.notes = has("/api/sessions/{}/notes", "get");
         caps.config = has("/api/config", "get");
+        caps.signoff = has("/api/sessions/{}/signoff", "get");
       } catch {
         /* an older server: the core only */
       }

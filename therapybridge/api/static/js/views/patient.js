@@ -176,9 +176,10 @@ export async function renderPatient(main, patientId) {
       sessions.map((s) =>
         h(
           "tr",
-          { dataset: { sessionId: s.id, status: s.status } },
+          { dataset: { sessionId: s.id, status: s.status, noteStatus: s.note_status || "", openFlags: String(s.open_flags ?? "") } },
           h("th", { scope: "row" }, h("a", { href: `#/sessions/${s.id}` }, date(s.session_date || s.created_at))),
           h("td", {}, statusBadge(s.status, s.progress)),
+          h("td", { class: "signoff-cell" }, signoffBadges(s)),
           h("td", {}, duration(s.duration_seconds)),
           h("td", { class: "filename" }, s.audio_filename),
           h("td", {}, dateTime(s.created_at)),
@@ -191,7 +192,7 @@ export async function renderPatient(main, patientId) {
         "table",
         { class: "table" },
         h("caption", { class: "visually-hidden" }, `Sessions of ${patient.name}`),
-        h("thead", {}, h("tr", {}, ["Session", "Status", "Length", "File", "Uploaded"].map((t) => h("th", { scope: "col" }, t)))),
+        h("thead", {}, h("tr", {}, ["Session", "Status", "Sign-off", "Length", "File", "Uploaded"].map((t) => h("th", { scope: "col" }, t)))),
         tableBody,
       ),
     );
@@ -240,4 +241,13 @@ export async function renderPatient(main, patientId) {
     clearTimeout(timer);
     if (currentUpload) currentUpload.abort();
   };
+}
+
+/** The session list's sign-off column: whether the note is signed, and the flags nobody has reviewed. */
+export function signoffBadges(s) {
+  const out = [];
+  if (s.note_status === "unsigned") out.push(h("span", { class: "badge badge-busy note-unsigned" }, "Unsigned"));
+  else if (s.note_status === "signed") out.push(h("span", { class: "badge badge-ok note-signed" }, "Signed"));
+  if (s.open_flags) out.push(h("span", { class: "badge badge-bad open-flags" }, `${s.open_flags} open flag${s.open_flags > 1 ? "s" : ""}`));
+  return out.length ? out.flatMap((b, i) => (i ? [" ", b] : [b])) : "–";
 }

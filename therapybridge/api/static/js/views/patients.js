@@ -1,6 +1,7 @@
 import { request } from "../api.js";
 import { navigate } from "../app.js";
 import { clear, date, h, toast } from "../ui.js";
+import { signoffBadges } from "./patient.js";
 
 export async function renderPatients(main) {
   const listBox = h("div", { id: "patient-list", "aria-live": "polite" }, h("p", { class: "loading" }, "Loading patients…"));
@@ -75,8 +76,48 @@ export async function renderPatients(main) {
     error,
   );
 
+  // Sessions waiting for the clinician: an unsigned note or a risk flag nobody has reviewed.
+  const reviewBox = h("div", { id: "review-list" }, h("p", { class: "loading" }, "Loading…"));
+  async function loadReview() {
+    let page;
+    try {
+      page = await request("GET", "/api/sessions", { query: { needs_review: true, limit: 50 } });
+    } catch (err) {
+      clear(reviewBox, h("p", { class: "form-error" }, err.message));
+      return;
+    }
+    const byId = new Map(patients.map((p) => [p.id, p.name]));
+    if (!page.data.length) {
+      clear(reviewBox, h("p", { class: "empty" }, "Nothing waits for your sign-off."));
+      return;
+    }
+    clear(
+      reviewBox,
+      h(
+        "table",
+        { class: "table" },
+        h("caption", { class: "visually-hidden" }, "Sessions awaiting sign-off"),
+        h("thead", {}, h("tr", {}, ["Session", "Patient", "Sign-off"].map((t) => h("th", { scope: "col" }, t)))),
+        h(
+          "tbody",
+          {},
+          page.data.map((s) =>
+            h(
+              "tr",
+              { dataset: { sessionId: s.id, noteStatus: s.note_status || "", openFlags: String(s.open_flags ?? "") } },
+              h("th", { scope: "row" }, h("a", { href: `#/sessions/${s.id}` }, date(s.session_date || s.created_at))),
+              h("td", {}, byId.get(s.patient_id) || "–"),
+              h("td", { class: "signoff-cell" }, signoffBadges(s)),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
   main.append(
     h("div", { class: "page-head" }, h("h1", {}, "Patients")),
+    h("section", { class: "panel", "aria-labelledby": "review-heading" }, h("h2", { id: "review-heading" }, "Awaiting your sign-off"), reviewBox),
     h("section", { class: "panel" }, h("h2", { id: "new-patient-heading" }, "Add a patient"), form),
     h(
       "section",
@@ -94,4 +135,5 @@ export async function renderPatients(main) {
   }
   patients = all.sort((a, b) => a.name.localeCompare(b.name));
   renderList();
+  await loadReview();
 }

@@ -6,6 +6,7 @@
 import { auth, capabilities, download, fetchRaw, request, saveBlob } from "../api.js";
 import { navigate } from "../app.js";
 import { watchProgress } from "../progress.js";
+import { flagReview, signoffController, signoffView } from "./signoff.js";
 import { FINAL, RISK_LABELS, STAGES, clear, clock, confirmDialog, copyText, date, dateTime, duration, h, statusBadge, tabs, timeLeft, toast } from "../ui.js";
 
 const EXPORTS = [
@@ -242,6 +243,7 @@ export async function renderSession(main, sessionId) {
     const flags = notes.risk_flags || [];
     const denials = notes.documented_denials || [];
     const sentences = []; // {start, end, el} in time order
+    const signoff = caps.signoff ? signoffController(sessionId) : null;
 
     // Transcript
     const transcript = h("div", { class: "transcript", id: "transcript" });
@@ -349,17 +351,18 @@ export async function renderSession(main, sessionId) {
       ? h(
           "section",
           { class: "risk-banner", id: "risk-banner", role: "region", "aria-labelledby": "risk-heading" },
-          h("h2", { id: "risk-heading" }, `Safety flags (${flags.length})`),
+          h("h2", { id: "risk-heading" }, `Safety flags (${flags.length})`, signoff ? h("span", { id: "flags-open", class: "flags-open" }) : null),
           h(
             "ul",
             { class: "risk-list" },
-            flags.map((f) =>
+            flags.map((f, i) =>
               h(
                 "li",
                 { class: `risk risk-${f.severity}`, dataset: { type: f.type, severity: f.severity } },
                 h("div", { class: "risk-head" }, h("strong", {}, RISK_LABELS[f.type] || f.type), " ", h("span", { class: `sev sev-${f.severity}` }, `${f.severity} severity`)),
                 h("blockquote", {}, `“${f.quote}”`),
                 h("button", { type: "button", class: "link", onclick: () => goTo(f.start) }, `Show at ${clock(f.start)} in the transcript`),
+                signoff ? flagReview(signoff, i) : null,
               ),
             ),
           ),
@@ -401,6 +404,7 @@ export async function renderSession(main, sessionId) {
       { id: "transcript", label: "Transcript" },
       { id: "notes", label: "Notes" },
       { id: "clinical", label: "Clinical note" },
+      ...(signoff ? [{ id: "signoff", label: "Sign-off" }] : []),
     ], (item, panel) => {
       if (item.id === "clinical" && !panel.dataset.loaded) {
         panel.dataset.loaded = "1";
@@ -409,6 +413,16 @@ export async function renderSession(main, sessionId) {
     });
     panels[0].append(hint, transcript);
     panels[1].append(notesView(notes, flags, denials, goTo));
+    if (signoff) {
+      panels[3].append(signoffView(signoff, sessionId));
+      signoff.subscribe((state) => {
+        const open = document.getElementById("flags-open");
+        if (open) open.textContent = state.open_flags ? ` · ${state.open_flags} open` : " · all reviewed";
+        const summaryDraft = document.getElementById("summary-draft");
+        if (summaryDraft) summaryDraft.hidden = state.summary_exportable;
+      });
+      signoff.load().catch((err) => toast(err.message, "error"));
+    }
 
     clear(body, banner, h("div", { class: "session-layout" }, side, h("div", { class: "session-main" }, tabBox)));
   }
@@ -437,7 +451,8 @@ export async function renderSession(main, sessionId) {
         : null;
     const topicEvidence = Object.fromEntries((notes.topic_evidence || []).map((t) => [t.text, t.evidence]));
     const homework = (notes.action_items || []).slice().sort((a, b) => (a.category === "homework" ? -1 : 0) - (b.category === "homework" ? -1 : 0));
-    const analytics = Object.entries(notes.analytics || {}).filter(([, v]) => v !== null && v !== undefined);
+    const analytics = Object.entries(notes.analytics || {}).filter(([k, v]) => v !== null && v !== undefined && !SKILL_KEYS.has(k));
+    const skills = SKILL_METRICS.filter(([k]) => (notes.analytics || {})[k] !== undefined);
     return h(
       "div",
       { class: "notes", id: "notes" },
@@ -468,6 +483,20 @@ export async function renderSession(main, sessionId) {
         ? section(
             "Session analytics",
             h("dl", { class: "kv" }, analytics.map(([k, v]) => [h("dt", {}, analyticsLabel(k)), h("dd", {}, analyticsValue(k, v))])),
+          )
+        : null,
+      skills.length
+        ? section(
+            "Counselling skills",
+            h(
+              "dl",
+              { class: "kv", id: "skill-metrics" },
+              skills.map(([k, label, why]) => {
+                const v = notes.analytics[k];
+                const shown = v === null ? "–" : k.startsWith("percent_") ? `${v}%` : String(v);
+                return [h("dt", {}, label), h("dd", { "data-metric": k }, shown, h("span", { class: "muted small" }, ` — ${why}`))];
+              }),
+            ),
           )
         : null,
     );
@@ -622,6 +651,20 @@ export async function renderSession(main, sessionId) {
     disposers.forEach((fn) => fn());
   };
 }
+
+// Issue 17: counselling-skill metrics (MITI-style, from each utterance's behaviour label), one line each
+// on what the number means. "–" when undefined (no questions, or the labelling model is not installed).
+const SKILL_METRICS = [
+  ["reflections", "Reflections", "therapist turns that mirror back what the client said or meant"],
+  ["questions", "Questions", "therapist turns that ask something"],
+  ["open_questions", "Open questions", "questions that invite more than yes or no (What…, How…, Tell me…)"],
+  ["reflection_to_question", "Reflection-to-question ratio", "reflections per question; MITI: 1 is fair, 2 or more good"],
+  ["percent_open_questions", "Open questions (share)", "share of questions that are open; MITI: 50% fair, 70% good"],
+  ["change_talk", "Change talk", "client turns for change (desire, ability, reasons, need, commitment)"],
+  ["sustain_talk", "Sustain talk", "client turns for keeping things as they are"],
+  ["percent_change_talk", "Change talk (share)", "change talk out of change plus sustain talk; higher is better"],
+];
+const SKILL_KEYS = new Set(SKILL_METRICS.map(([k]) => k));
 
 function analyticsLabel(key) {
   const words = key.replace(/_(s|seconds)$/, "").replace(/_/g, " ");
