@@ -1,7 +1,7 @@
 """Notes and risk flags on real counselling conversations, scored against hand-written gold.
 
     python -m bench.notes_real [--gold bench/gold/annomi] [--corpus PATH] [--provider local|openai]
-                               [--per-file] [--summaries N]
+                               [--per-file] [--summaries N] [--limit N]
 
 The conversations are the AnnoMI dataset's (Wu et al., ICASSP 2022), transcribed by people with the
 correct speaker roles: the best case for the notes engine, with no ASR or diarization errors. The gold
@@ -29,6 +29,8 @@ import asyncio
 import json
 import re
 import sys
+import time
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -320,18 +322,24 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--provider", choices=("local", "openai"), default="local")
     ap.add_argument("--per-file", action="store_true", help="print each conversation's errors")
     ap.add_argument("--summaries", type=int, default=0, help="print the first N client summaries for review")
+    ap.add_argument("--limit", type=int, default=0, help="score only the first N conversations (a slow provider)")
     args = ap.parse_args(argv)
     rows = load_conversations(args.corpus)
     golds = sorted(args.gold.glob("*.json"), key=lambda p: int(p.stem.split("-")[-1]))
     if not golds:
         print(f"no gold files in {args.gold}", file=sys.stderr)
         return 2
+    if args.limit > 0:
+        golds = golds[: args.limit]
     scores: list[Score] = []
+    outcomes: Counter[str] = Counter()  # which engine wrote each conversation's notes
     shown = 0
+    started = time.monotonic()
     for path in golds:
         gold = json.loads(path.read_text())
         conv = to_transcript(rows[gold["id"]])
         notes = run_engine(conv, args.provider)
+        outcomes[outcome(notes)] += 1
         sc = score(conv, notes, gold)
         scores.append(sc)
         if args.per_file and sc.errors:
@@ -340,7 +348,19 @@ def main(argv: list[str] | None = None) -> int:
             shown += 1
             print(f"\n--- {conv.id} client summary ---\n{notes.patient_summary}")
     print_table(scores, f"bench.notes_real, provider {args.provider}")
+    took = time.monotonic() - started
+    print(f"notes by: {dict(outcomes)}; {took:.0f} s, {took / max(1, len(scores)):.1f} s a conversation")
     return 0
+
+
+def outcome(notes: ExtractedNotes) -> str:
+    """The engine that wrote the notes, and for a fallback why (provider messages carry no text)."""
+    msg = notes.provider_message or ""
+    if notes.provider == "openai":
+        return "model" + (", parts merged" if "parts merged" in msg else "")
+    if "unavailable:" in msg:
+        return "local fallback: " + msg.split("unavailable:", 1)[1].split(";", 1)[0].strip()
+    return "local"
 
 
 if __name__ == "__main__":

