@@ -16,7 +16,6 @@ import pytest
 from fastapi import FastAPI
 
 from therapybridge import db
-from therapybridge.activities.common import blobs as activity_blobs
 from therapybridge.api import deps
 from therapybridge.api.app import create_app
 from therapybridge.settings import Settings, get_settings
@@ -65,10 +64,8 @@ async def local_gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: 
     monkeypatch.setenv("TEMPORAL_ADDRESS", "127.0.0.1:9")  # nothing answers: no workflow is ever started
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    # every cache built from the settings, or a later test in this process sees this gateway's data dir
     get_settings.cache_clear()
     db.get_engine.cache_clear()
-    activity_blobs.cache_clear()
     settings = get_settings()
     try:
         await db.init_db()
@@ -88,7 +85,6 @@ async def local_gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: 
         monkeypatch.undo()
         get_settings.cache_clear()
         db.get_engine.cache_clear()
-        activity_blobs.cache_clear()
 
 
 def lying_flac(tmp_path: Path, real_s: float, declared_s: float, name: str = "lying.flac") -> Path:

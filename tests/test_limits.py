@@ -108,7 +108,6 @@ async def test_preprocess_fails_non_retryably_past_the_limit(tmp_path: Path, mon
     monkeypatch.setenv("THERAPYBRIDGE_DATA_DIR", str(tmp_path / "data"))
     monkeypatch.setenv("MAX_DURATION_HOURS", str(10 / 3600))
     get_settings.cache_clear()
-    common.blobs.cache_clear()
     try:
         store = common.blobs()
         flac = lying_flac(tmp_path, real_s=20, declared_s=5)
@@ -123,4 +122,3 @@ async def test_preprocess_fails_non_retryably_past_the_limit(tmp_path: Path, mon
     finally:
         monkeypatch.undo()
         get_settings.cache_clear()
-        common.blobs.cache_clear()

@@ -8,7 +8,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from functools import lru_cache
 from typing import Any, TypeVar
 
 from temporalio import activity
@@ -22,8 +21,9 @@ HEARTBEAT_EVERY_S = 5.0
 log = logging.getLogger("therapybridge.activities")
 
 
-@lru_cache
 def blobs() -> BlobStore:
+    """The blob store of the current settings (built per call: it is a path, and a cache of its own would
+    outlive a settings change)."""
     return BlobStore(get_settings().blob_dir)
 
 
