@@ -8,6 +8,7 @@ The rules are in therapybridge.signoff; every change is committed together with 
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Awaitable
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Query, status
@@ -229,6 +230,26 @@ async def _one(db: AsyncSession, v: NoteVersion) -> VersionPublic:
     return _public(v, await signoff.emails(db, {v.created_by, v.signed_by}))
 
 
+async def _versioned(
+    db: AsyncSession,
+    user: User,
+    row: SessionRecord,
+    action: str,
+    change: Awaitable[NoteVersion],
+    *,
+    only_if_new: bool = False,
+) -> VersionPublic:
+    """Run a note/summary change, record it with a ref to its version, and return that version.
+    `only_if_new`: an edit that saved nothing (unchanged text) records nothing either."""
+    try:
+        v = await change
+    except signoff.SignoffError as exc:
+        raise _http(exc) from None
+    if not only_if_new or v.id is None:
+        await _commit(db, user, row, action, f"{action.split('.')[0]}:{v.version}")
+    return await _one(db, v)
+
+
 def _diffs(vs: list[NoteVersion]) -> dict[int, str | None]:
     by_number = {v.version: v for v in vs}
     out: dict[int, str | None] = {}
@@ -299,37 +320,23 @@ async def edit_note(session_id: str, body: NoteDraft, user: CurrentUser, db: Ses
     """Save an edit of the clinical note as a new draft version (the one it replaces is kept).
     409 when the note is signed (amend it) or was changed since `base_version`."""
     row = await _own(db, user, session_id)
-    try:
-        v = await signoff.save_draft(db, row, user, "note", body.text, body.base_version, body.format)
-    except signoff.SignoffError as exc:
-        raise _http(exc) from None
-    if v.id is None:  # a new version (an unchanged text saves nothing and records nothing)
-        await _commit(db, user, row, "note.edit", f"note:{v.version}")
-    return await _one(db, v)
+    change = signoff.save_draft(db, row, user, "note", body.text, body.base_version, body.format)
+    return await _versioned(db, user, row, "note.edit", change, only_if_new=True)
 
 
 @router.post("/{session_id}/note/sign", response_model=VersionPublic, responses=ERRORS)
 async def sign_note(session_id: str, body: Finalise, user: CurrentUser, db: SessionDep) -> VersionPublic:
     """Sign the current draft: from now on that version is locked."""
     row = await _own(db, user, session_id)
-    try:
-        v = await signoff.finalise(db, row, user, "note", body.version)
-    except signoff.SignoffError as exc:
-        raise _http(exc) from None
-    await _commit(db, user, row, "note.sign", f"note:{v.version}")
-    return await _one(db, v)
+    return await _versioned(db, user, row, "note.sign", signoff.finalise(db, row, user, "note", body.version))
 
 
 @router.post("/{session_id}/note/amend", response_model=VersionPublic, status_code=201, responses=ERRORS)
 async def amend_note(session_id: str, body: Amendment, user: CurrentUser, db: SessionDep) -> VersionPublic:
     """Amend the signed note: a new draft version with the reason; the signed one stays unchanged."""
     row = await _own(db, user, session_id)
-    try:
-        v = await signoff.amend(db, row, user, body.reason, body.text, body.format)
-    except signoff.SignoffError as exc:
-        raise _http(exc) from None
-    await _commit(db, user, row, "note.amend", f"note:{v.version}")
-    return await _one(db, v)
+    change = signoff.amend(db, row, user, body.reason, body.text, body.format)
+    return await _versioned(db, user, row, "note.amend", change)
 
 
 # --------------------------------------------------------------------------- the client summary
@@ -339,25 +346,16 @@ async def amend_note(session_id: str, body: Amendment, user: CurrentUser, db: Se
 async def edit_summary(session_id: str, body: SummaryDraft, user: CurrentUser, db: SessionDep) -> VersionPublic:
     """Save an edit of the client summary as a new draft version; it must be approved before export."""
     row = await _own(db, user, session_id)
-    try:
-        v = await signoff.save_draft(db, row, user, "summary", body.text, body.base_version, None)
-    except signoff.SignoffError as exc:
-        raise _http(exc) from None
-    if v.id is None:
-        await _commit(db, user, row, "summary.edit", f"summary:{v.version}")
-    return await _one(db, v)
+    change = signoff.save_draft(db, row, user, "summary", body.text, body.base_version, None)
+    return await _versioned(db, user, row, "summary.edit", change, only_if_new=True)
 
 
 @router.post("/{session_id}/summary/approve", response_model=VersionPublic, responses=ERRORS)
 async def approve_summary(session_id: str, body: Finalise, user: CurrentUser, db: SessionDep) -> VersionPublic:
     """Approve the current version of the client summary for the client."""
     row = await _own(db, user, session_id)
-    try:
-        v = await signoff.finalise(db, row, user, "summary", body.version)
-    except signoff.SignoffError as exc:
-        raise _http(exc) from None
-    await _commit(db, user, row, "summary.approve", f"summary:{v.version}")
-    return await _one(db, v)
+    change = signoff.finalise(db, row, user, "summary", body.version)
+    return await _versioned(db, user, row, "summary.approve", change)
 
 
 @router.get(
