@@ -1,10 +1,10 @@
 """Replay: SessionWorkflow must still replay the histories of sessions recorded with earlier versions of
 it, or a deploy would break every session running at that moment (Temporal's determinism rule).
 
-The histories in tests/fixtures/histories/ were recorded by tests/test_workflow_unit.py (see its
-`test_record_history_for_the_replay_test`). Keep the old ones when the workflow changes: a change that
-alters the order or kind of commands must be guarded with `workflow.patched` (docs/ARCHITECTURE.md,
-"Changing the workflow"), and then the old histories still replay."""
+The histories in tests/fixtures/histories/ were recorded with `python -m tests.test_workflow_unit` (its
+`record_histories`). Keep the old ones when the workflow changes: a change that alters the order or kind
+of commands must be guarded with `workflow.patched` (docs/ARCHITECTURE.md, "Changing the workflow"), and
+then the old histories still replay."""
 
 from __future__ import annotations
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -192,19 +191,22 @@ async def test_progress_mid_transcription_and_cancellation_stop_the_gpu_work_bef
     assert m.MERGE not in stand.calls
 
 
-async def test_record_history_for_the_replay_test(env: WorkflowEnvironment) -> None:
-    """`RECORD_HISTORIES=1 pytest tests/test_workflow_unit.py -k record_history` writes a new history for
-    tests/test_workflow_replay.py; do that only for a deliberate, patched workflow change (see
-    docs/ARCHITECTURE.md, "Changing the workflow")."""
-    if not os.environ.get("RECORD_HISTORIES"):
-        pytest.skip("set RECORD_HISTORIES=1 to record")
+async def record_histories() -> None:
+    """Write the histories tests/test_workflow_replay.py replays: `python -m tests.test_workflow_unit`.
+    Do it only for a deliberate, patched workflow change, and keep the old files (docs/ARCHITECTURE.md,
+    "Changing the workflow")."""
     stands = {
         "processed": Stand(),
         "diarization-unavailable": Stand(fail={m.DIARIZE: ApplicationError("encoder crashed", non_retryable=True)}),
         "notes-failed": Stand(fail={m.NOTES: ApplicationError("provider refused", type=m.PROVIDER_BAD_REQUEST)}),
     }
-    for name, stand in stands.items():
-        handle, _, _ = await _run(env, stand)
-        history = await handle.fetch_history()
-        HISTORIES.mkdir(parents=True, exist_ok=True)
-        (HISTORIES / f"session-{name}.json").write_text(json.dumps(history.to_json_dict(), indent=1) + "\n")
+    async with await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli()) as env:
+        for name, stand in stands.items():
+            handle, _, _ = await _run(env, stand)
+            history = await handle.fetch_history()
+            HISTORIES.mkdir(parents=True, exist_ok=True)
+            (HISTORIES / f"session-{name}.json").write_text(json.dumps(history.to_json_dict(), indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    asyncio.run(record_histories())
