@@ -46,6 +46,8 @@ MAX_TOKENS = 900  # the answer's share of the context (gemma3-270m wrote ~550-70
 LONG_REPEATS = 28  # of the sample exchange: ~3,200 tokens (+410 of instructions), more than N_CTX
 CHUNK_CHARS = 5600  # two parts of ~1,650 tokens each; with the instructions and the answer < N_CTX
 READY_DEADLINE_S = 300.0  # model load on a loaded 2-core machine; polled, not slept
+SPLIT_TEXT_CHARS = 60  # per string of each part's answer in the split test (15 strings at most)
+SPLIT_MAX_TOKENS = 600  # above what that bounded answer can take
 REQUEST_TIMEOUT_S = 900.0  # one part took over 300 s (~0.2-0.4 s a token under load)
 
 
@@ -221,12 +223,17 @@ def long_session(turns: int) -> list[Segment]:
     return out
 
 
-@pytest.mark.skip(
-    reason="not green yet: on the 28x repeated exchange gemma3-270m writes until max_tokens (700, then 900) on "
-    "part 1, so the strict call raises 'answer cut off at max_tokens'; the whole-transcript refusal (HTTP 400) "
-    "passed. Needs a less repetitive long transcript or a larger max_tokens/n_ctx, measured (issue 17 part 3)."
-)
-async def test_a_transcript_longer_than_the_context_is_split_and_merged(server: str, answers: list[LlmNotes]) -> None:
+@pytest.fixture
+def short_answers(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The grammar bounds the answer's length: one item per list, one quote, short strings (at most ~450
+    gemma3 tokens, under SPLIT_MAX_TOKENS), so a model that would repeat itself to max_tokens stops inside
+    valid JSON, and two parts cost two short answers, not two 900-token ones."""
+    monkeypatch.setattr(notes_llm, "BOUNDED_SCHEMA", notes_llm.bounded_schema(1, 1, SPLIT_TEXT_CHARS))
+
+
+async def test_a_transcript_longer_than_the_context_is_split_and_merged(
+    server: str, answers: list[LlmNotes], short_answers: None
+) -> None:
     segments = long_session(LONG_REPEATS)
     text = "\n".join(transcript_lines(segments))
     with pytest.raises(NotesProviderError) as whole:  # sent whole, the server refuses it
@@ -235,7 +242,7 @@ async def test_a_transcript_longer_than_the_context_is_split_and_merged(server: 
     parts = len(chunk_lines(transcript_lines(segments), CHUNK_CHARS))
     assert parts == 2
     answers.clear()
-    n = await notes(server, segments, response_format="json_object")
+    n = await notes(server, segments, response_format="json_object", max_tokens=SPLIT_MAX_TOKENS)
     assert len(answers) == parts and f"({parts} parts merged)" in (n.provider_message or "")
     assert_grounded(n, segments, answers)
     assert len({f.start for f in n.risk_flags if f.source == "local"}) >= LONG_REPEATS  # every repeat's local flag kept

@@ -428,3 +428,13 @@ async def test_evidence_comes_from_the_transcript_and_invented_quotes_are_droppe
     assert [(e.quote, e.speaker) for e in item.evidence] == [(said, "SPEAKER_00")]
     # "I love beer." and "Hard." (of 4 item quotes) and 2 of the 4 risk quotes are dropped
     assert "4 of 8 quotes not found in the transcript were dropped" in (notes.provider_message or "")
+
+
+async def test_a_raw_newline_inside_a_string_is_text_not_a_malformed_answer(fake: FakeOpenAI) -> None:
+    """llama.cpp's grammar let a raw control character into a string (seen with gemma3-270m); strict JSON
+    parsing called the whole answer malformed."""
+    raw = answer(patient_mood="low,NL guarded").replace("NL", "\n")  # json.dumps would escape it
+    assert "low,\n guarded" in raw
+    fake.script = [Reply(content=raw)]
+    notes = await call(fake)
+    assert notes.provider == "openai" and notes.patient_mood == "low,\n guarded"

@@ -169,26 +169,29 @@ MAX_QUOTES = 2
 MAX_TEXT_CHARS = 400
 
 
-def _bounded(node: object, key: str = "") -> object:
+def _bounded(node: object, key: str, items: int, quotes: int, chars: int) -> object:
     if isinstance(node, dict):
-        out = {k: _bounded(v, k) for k, v in node.items()}
+        out = {k: _bounded(v, k, items, quotes, chars) for k, v in node.items()}
         if out.get("type") == "array":
-            out["maxItems"] = MAX_QUOTES if key in ("quotes", "mood_quotes") else MAX_ITEMS
+            out["maxItems"] = quotes if key in ("quotes", "mood_quotes") else items
         elif out.get("type") == "string" and "enum" not in out:
-            out["maxLength"] = MAX_TEXT_CHARS
+            out["maxLength"] = chars
         return out
     return node
 
 
-def _bounded_schema() -> dict[str, object]:
-    schema = _bounded(NOTES_SCHEMA)
+def bounded_schema(
+    max_items: int = MAX_ITEMS, max_quotes: int = MAX_QUOTES, max_text_chars: int = MAX_TEXT_CHARS
+) -> dict[str, object]:
+    """NOTES_SCHEMA with the bounds above (smaller ones bound the answer's length in tokens)."""
+    schema = _bounded(NOTES_SCHEMA, "", max_items, max_quotes, max_text_chars)
     topics = schema["properties"]["key_topics"]  # type: ignore[index]
     topics["minItems"] = 1
     topics["items"]["properties"]["quotes"]["minItems"] = 1
     return schema  # type: ignore[return-value]
 
 
-BOUNDED_SCHEMA = _bounded_schema()
+BOUNDED_SCHEMA = bounded_schema()
 
 SYSTEM_PROMPT = """You write clinical notes from a psychotherapy session transcript.
 Lines look like "[mm:ss] Therapist: ..." or "[mm:ss] Client: ..." (or "Speaker N" when roles are unknown).
@@ -328,7 +331,9 @@ def _parse(resp: object) -> LlmNotes:
         content = choice.message.content or ""
         if choice.finish_reason == "length":
             raise NotesProviderError("answer cut off at max_tokens", retryable=False)
-        return LlmNotes.model_validate(json.loads(content))
+        # strict=False: a raw control character (a newline) inside a string, which llama.cpp's grammar lets
+        # through, is harmless text, not a malformed answer
+        return LlmNotes.model_validate(json.loads(content, strict=False))
     except (IndexError, AttributeError, json.JSONDecodeError) as exc:
         raise NotesProviderError("malformed answer (not JSON)", retryable=False) from exc
     except ValidationError as exc:
