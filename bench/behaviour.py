@@ -43,7 +43,7 @@ SPLIT_FILE = REPO / "bench" / "behaviour_split.json"
 WEIGHTS_PATH = REPO / "therapybridge" / "data" / WEIGHTS
 SEED = 17
 TEST_SHARE = 0.2
-C_GRID = (0.003, 0.01, 0.03, 0.1)
+C_GRID = (0.0003, 0.001, 0.003, 0.01)
 LABELS = {"therapist": THERAPIST_LABELS, "client": CLIENT_LABELS}
 
 
@@ -129,6 +129,11 @@ def ratio(labels: list[str | None], segments: list[Segment]) -> float | None:
     return r / q if q else None
 
 
+def _counts_ratio(therapist_labels: list[str]) -> float | None:
+    q = therapist_labels.count("question")
+    return therapist_labels.count("reflection") / q if q else None
+
+
 def ratio_agrees(pred: float | None, gold: float | None, tol: float = 0.3) -> bool:
     if pred is None or gold is None:
         return pred is None and gold is None
@@ -195,19 +200,32 @@ def train(corpus: Path, cache: Path | None) -> int:
     feats = features(tr, cache)
     print(f"embedded {sum(len(c.segments) for c in tr)} training utterances in {time.monotonic() - t0:.1f} s")
     arrays: dict[str, np.ndarray] = {}
+    cv_tables: dict[str, dict[str, dict[str, float]]] = {}
+    cv_ratio = 0.0
     for role in ("therapist", "client"):
         x, y, groups = _rows(tr, feats, role)
-        best = (-1.0, C_GRID[0])
+        folds = np.array(groups) % 5
+        best: tuple[float, float, list[str]] = (-1.0, C_GRID[0], [])
         for c in C_GRID:  # 5-fold CV by conversation, training split only
-            folds = np.array(groups) % 5
-            scores = []
+            oof = [""] * len(y)
             for f in range(5):
                 m = _fit(x[folds != f], [v for v, k in zip(y, folds, strict=True) if k != f], LABELS[role], c)
-                yt = [v for v, k in zip(y, folds, strict=True) if k == f]
-                scores.append(macro_f1(per_class(yt, m.predict(x[folds == f]), LABELS[role])))
-            print(f"{role} C={c}: CV macro-F1 {np.mean(scores):.3f}")
-            best = max(best, (float(np.mean(scores)), c))
+                for i, p in zip(np.flatnonzero(folds == f), m.predict(x[folds == f]), strict=True):
+                    oof[i] = p
+            score = macro_f1(per_class(y, oof, LABELS[role]))
+            print(f"{role} C={c}: CV macro-F1 {score:.3f}")
+            if score > best[0]:
+                best = (score, c, oof)
         print(f"{role}: C={best[1]}")
+        cv_tables[role] = per_class(y, best[2], LABELS[role])
+        if role == "therapist":  # the ratio per training conversation, from out-of-fold labels
+            agree = []
+            for g in range(len(tr)):
+                rows = [i for i, k in enumerate(groups) if k == g]
+                pred = [best[2][i] for i in rows]
+                gold = [y[i] for i in rows]
+                agree.append(ratio_agrees(_counts_ratio(pred), _counts_ratio(gold)))
+            cv_ratio = sum(agree) / len(agree)
         m = _fit(x, y, LABELS[role], best[1])
         arrays |= {
             f"{role}_labels": np.array(m.labels),
@@ -217,6 +235,17 @@ def train(corpus: Path, cache: Path | None) -> int:
             f"{role}_intercept": m.intercept,
             f"{role}_C": np.array(best[1]),
         }
+    print("\ncross-validated on the training conversations (out-of-fold labels, best C):")
+    print_report(
+        {
+            "conversations": len(tr),
+            "ratio_within_0_3": cv_ratio,
+            **{
+                r: {"classes": t, "macro_f1": macro_f1(t), "utterances": sum(int(v["support"]) for v in t.values())}
+                for r, t in cv_tables.items()
+            },
+        }
+    )
     np.savez_compressed(WEIGHTS_PATH, **arrays)
     print(f"wrote {WEIGHTS_PATH.relative_to(REPO)}")
     return 0

@@ -27,21 +27,114 @@ WEIGHTS = "behaviour.npz"
 _WORD = re.compile(r"[A-Za-z']+")
 
 
+# Surface cues of the MISC/MITI coding manuals. A question opener (closed ones too: "Do you ...", "Is it
+# ..."), after any fillers; a question mark after the first sentence ("Okay. What happened?").
+_OPENER = re.compile(
+    r"^(?:(?:and|so|okay|ok|now|well|then|right|um|uh|alright|mm-hmm|yeah)[,.]?\s+)*(what|how|why|where|when|who"
+    r"|which|tell me|can you|could you|would you|will you|do|does|did|is|are|was|were|have|has|should|may|might)\b",
+    re.I,
+)
+_LATER_QUESTION = re.compile(
+    r"[.!?]\s+(?:(?:and|so)\s+)?(what|how|why|do|does|did|is|are|can|could|would|have)\b[^.!]*\?", re.I
+)
+# therapist: reflection stems ("it sounds like", "you feel"), second person, information and advice words
+_THERAPIST_CUES = [
+    re.compile(p, re.I)
+    for p in (
+        r"\bsounds? like\b",
+        r"\bit seems\b",
+        r"\byou feel",
+        r"\byou(?:'re| are) (?:feeling|saying|not sure|worried|thinking)",
+        r"\bso you\b",
+        r"\byou(?:'ve)?\b",
+        r"\bi\b",
+        r"\bmm-hmm\b",
+        r"\bokay\b",
+        r"\bwe\b",
+        r"\bi (?:think|would|suggest|recommend)\b",
+        r"\b(?:research|studies|guidelines|percent|risk|recommend)\b",
+        r"\bif you\b",
+        r"\bwhat\b",
+        r"\bhow\b",
+        r"\bthank",
+    )
+]
+# client: desire/ability/reason/need/commitment stems (change talk), their negations and "but" (sustain)
+_CLIENT_CUES = [
+    re.compile(p, re.I)
+    for p in (
+        r"\bi (?:want|wanna|would like|'d like|need|have to|should|will|can|could|'m going to|am going to|gonna|plan"
+        r"|hope|wish|try)\b",
+        r"\bi (?:don't|do not|can't|cannot|won't|wouldn't) (?:want|think|need|see)",
+        r"\bbut\b",
+        r"\b(?:not|n't|never|no)\b",
+        r"^(?:yeah|yes|yep|sure|right|okay|mm-hmm|uh-huh)[.!]?$",
+        r"^no\b",
+        r"\b(?:quit|stop|cut down|change|better|healthy|help)\b",
+        r"\b(?:like|enjoy|relax|fun|fine|only)\b",
+        r"\b(?:worried|scared|afraid|concern)",
+        r"\?",
+    )
+]
+
+
+def _cues(text: str) -> list[float]:
+    s = text.strip()
+    head = [
+        float("?" in text),
+        float(s.endswith("?")),
+        float(bool(_OPENER.search(s))),
+        float(bool(_LATER_QUESTION.search(text))),
+        float(np.log1p(len(text.split())) / 4),
+    ]
+    return head + [min(3, len(r.findall(text))) / 3 for r in (*_THERAPIST_CUES, *_CLIENT_CUES)]
+
+
 def feature_matrix(segments: list[Segment], emb: np.ndarray) -> np.ndarray:
-    """One row per segment: its embedding, the previous segment's (what it answers or reflects), how alike
-    the two are (a reflection restates the client), and three surface cues (a question mark, an open-question
-    opener, the length)."""
+    """One row per segment, from the segment and its neighbours (MISC coding reads an utterance in
+    context): its embedding, the previous and the next segment's (what it answers; how the other side
+    takes it up: a therapist reflecting client talk marks it as change or sustain talk), the cosine with
+    each, how alike it is to the other role's last two turns (a reflection restates the client), surface
+    cues of itself and of both neighbours, and whether each neighbour is the same speaker."""
     n = len(segments)
     prev = np.zeros_like(emb)
+    nxt = np.zeros_like(emb)
     if n > 1:
         prev[1:] = emb[:-1]
-    sim = (emb * prev).sum(1, keepdims=True)
-    cues = np.zeros((n, 3), dtype=np.float32)
+        nxt[:-1] = emb[1:]
+    basic = np.zeros((n, 3), dtype=np.float32)
+    other = np.zeros((n, 3), dtype=np.float32)
+    same = np.zeros((n, 2), dtype=np.float32)
     for i, seg in enumerate(segments):
-        cues[i, 0] = 1.0 if "?" in seg.text else 0.0
-        cues[i, 1] = 1.0 if any(is_open_question(s) for s in split_sentences([seg])) else 0.0
-        cues[i, 2] = np.log1p(len(_WORD.findall(seg.text))) / 4.0
-    return np.hstack([emb, prev, sim, cues]).astype(np.float32)
+        basic[i, 0] = 1.0 if "?" in seg.text else 0.0
+        basic[i, 1] = 1.0 if any(is_open_question(s) for s in split_sentences([seg])) else 0.0
+        basic[i, 2] = np.log1p(len(_WORD.findall(seg.text))) / 4.0
+        before = [j for j in range(i - 1, max(-1, i - 6), -1) if segments[j].role != seg.role][:2]
+        if before:
+            sims = [float(emb[i] @ emb[j]) for j in before]
+            other[i] = (max(sims), float(np.mean(sims)), 1.0)
+        same[i] = (i > 0 and segments[i - 1].role == seg.role, i < n - 1 and segments[i + 1].role == seg.role)
+    cues = np.array([_cues(s.text) for s in segments], dtype=np.float32).reshape(n, -1)
+    prev_cues = np.zeros_like(cues)
+    next_cues = np.zeros_like(cues)
+    if n > 1:
+        prev_cues[1:] = cues[:-1]
+        next_cues[:-1] = cues[1:]
+    return np.hstack(
+        [
+            emb,
+            prev,
+            (emb * prev).sum(1, keepdims=True),
+            basic,
+            nxt,
+            (emb * nxt).sum(1, keepdims=True),
+            other,
+            cues,
+            prev_cues,
+            next_cues,
+            same,
+        ]
+    ).astype(np.float32)
 
 
 @dataclass
