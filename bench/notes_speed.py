@@ -1,6 +1,6 @@
 """Local notes extractor speed on a 60-minute transcript.
 
-    python -m bench.notes_speed [CORPUS_DIR] [--minutes 60] [--repeat 5]
+    python -m bench.notes_speed [CORPUS_DIR] [--minutes 60] [--repeat 5] [--distinct]
 
 Builds a long session by concatenating the synthetic scripts' turns (shifted in time, 2 s gaps) until
 it lasts --minutes, gives every segment word timings (as ASR output has), and times extract_notes.
@@ -58,8 +58,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=60.0)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--label-repeat", type=int, default=2, help="runs of labels + notes (0: skip)")
+    ap.add_argument(
+        "--distinct",
+        action="store_true",
+        help="number every segment's text, so none repeats (a real session; the encoder embeds a repeat once)",
+    )
     args = ap.parse_args(argv)
     segs, speakers = long_session(args.corpus, args.minutes)
+    if args.distinct:
+        segs = [s.model_copy(update={"text": f"{s.text} ({i})"}) for i, s in enumerate(segs)]
     words = sum(len(s.words) for s in segs)
     times = []
     notes = None
@@ -69,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
         times.append(time.perf_counter() - t0)
     assert notes is not None
     span = (segs[-1].end - segs[0].start) / 60
-    print(f"transcript: {span:.1f} min, {len(segs)} segments, {words} words")
+    distinct = len({s.text for s in segs})
+    print(f"transcript: {span:.1f} min, {len(segs)} segments ({distinct} distinct texts), {words} words")
     print(
         f"extract_notes: median {statistics.median(times):.3f} s, min {min(times):.3f} s, "
         f"max {max(times):.3f} s over {args.repeat} runs (target < 2 s)"

@@ -129,6 +129,16 @@ def test_encoder_matches_the_models_semantics() -> None:
 
 
 @needs_model
+def test_encoder_thread_limit_leaves_the_embeddings_as_they_were(monkeypatch: pytest.MonkeyPatch) -> None:
+    texts = ["So you want to drink less.", "What would that look like?", "I don't know, maybe."]
+    enc = sentence_encoder.get_encoder()
+    monkeypatch.setattr(sentence_encoder, "THREADS", 0)  # numpy's default BLAS threads
+    free = enc.encode(texts)
+    monkeypatch.setattr(sentence_encoder, "THREADS", 1)
+    assert np.allclose(enc.encode(texts), free, atol=1e-5)
+
+
+@needs_model
 def test_cli_notes_writes_behaviour_and_skill_metrics(tmp_path: Path) -> None:
     doc = {
         "speakers": [{"label": "A", "role": "therapist"}, {"label": "B", "role": "client"}],

