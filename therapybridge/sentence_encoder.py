@@ -34,10 +34,22 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MAX_TOKENS = 256  # the model's max_seq_length
 BATCH = 64
-# BLAS threads while encoding. One by default: on the shared 2-core machine, with other processes busy,
-# OpenBLAS's second thread made the labels of a 60-minute session 1.5-2.5x slower, not faster
-# (docs/performance.md). ENCODER_THREADS=0 leaves numpy's default.
-THREADS = int(os.environ.get("ENCODER_THREADS", "1"))
+# BLAS threads while encoding: "auto" (the default) uses one when the machine is busy (load average at
+# least the core count) and numpy's default otherwise; "0" always numpy's default; N exactly N. On the
+# shared 2-core machine a 60-minute session's labels took 15.9 s with two threads and 9.4 s with one at
+# load ~5 (OpenBLAS's second thread waits for a core others hold), but 4.3 s with two and 7.1 s with one
+# when it was quiet (docs/performance.md).
+THREADS = os.environ.get("ENCODER_THREADS", "auto")
+
+
+def blas_threads() -> int | None:
+    """The BLAS thread limit for one encode call (None: no limit)."""
+    if THREADS != "auto":
+        return int(THREADS) or None
+    cores = os.cpu_count() or 1
+    return 1 if os.getloadavg()[0] >= cores else None
+
+
 _EPS = 1e-12
 
 
@@ -171,7 +183,7 @@ class SentenceEncoder:
             return emb[[where[t] for t in texts]]
         ids = [e.ids for e in self.tokenizer.encode_batch(texts)]
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
-        with threadpool_limits(limits=THREADS if THREADS > 0 else None, user_api="blas"):
+        with threadpool_limits(limits=blas_threads(), user_api="blas"):
             self._encode_sorted(ids, order, out)
         return out
 
