@@ -9,7 +9,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from therapybridge.speech.clustering import CountConfig, cluster_embeddings, count_runs, l2norm, median_run
+from therapybridge.speech.clustering import (
+    CountConfig,
+    cluster_embeddings,
+    count_runs,
+    l2norm,
+    median_run,
+    stability,
+)
 from therapybridge.speech.diarizer import label_turns, plan_blocks, window_frames
 from therapybridge.speech.resegment import ResegConfig, decode, frame_scores, frames_of, viterbi
 
@@ -75,6 +82,35 @@ def test_one_voice_drifting_is_still_one_speaker() -> None:
     sim = float(l2norm(emb[:20].mean(0)) @ l2norm(emb[20:].mean(0)))
     assert CountConfig().strong_similarity < sim < CountConfig().merge_similarity
     assert cluster_embeddings(emb).max() == 0
+
+
+def close_pair(spread: float = 0.03) -> tuple[np.ndarray, np.ndarray]:
+    """Two voices taking turns whose centres sit above merge_similarity (a narrow phone channel).
+    Its own generator, so the shared RNG's draws for the other tests stay as they were."""
+    rng = np.random.default_rng(11)
+    a = l2norm(np.abs(rng.standard_normal(64)))
+    b = l2norm(np.abs(a + 0.5 * rng.standard_normal(64) / 8))
+    truth = np.repeat(np.arange(12) % 2, 10)
+    emb = l2norm(np.abs(np.stack([a, b])[truth] + spread * rng.standard_normal((len(truth), 64))))
+    return emb, truth
+
+
+def test_two_close_voices_that_split_stably_are_two_speakers() -> None:
+    emb, truth = close_pair()
+    sim = float(l2norm(emb[truth == 0].mean(0)) @ l2norm(emb[truth == 1].mean(0)))
+    assert sim > CountConfig().merge_similarity
+    assert stability(emb, 2, CountConfig()) >= CountConfig().stable_split
+    for hint in (None, 2):  # the hint takes the same tight split, not an outlier
+        labels = cluster_embeddings(emb, num_speakers=hint)
+        assert labels.max() == 1
+        assert agreement(labels, truth) >= 0.95
+
+
+def test_one_voice_splits_unstably() -> None:
+    rng = np.random.default_rng(12)
+    emb = l2norm(np.abs(l2norm(np.abs(rng.standard_normal(64))) + 0.08 * rng.standard_normal((80, 64))))
+    assert stability(emb, 2, CountConfig()) < 0.5
+    assert stability(emb, 2, CountConfig()) == stability(emb, 2, CountConfig())  # deterministic
 
 
 def test_one_voice_split_inside_a_conversation_is_not_a_third_speaker() -> None:
@@ -187,7 +223,9 @@ def test_window_frames_cover_a_region_and_tile_a_short_one() -> None:
 def test_label_turns_numbers_by_first_appearance_and_fills_short_pauses() -> None:
     turns = label_turns([(0.0, 1.0, 3), (1.5, 2.0, 3), (2.2, 3.0, 0), (5.0, 6.0, 3)], fill_gap_s=1.0)
     assert [(t.start, t.end, t.speaker) for t in turns] == [
-        (0.0, 2.0, "SPEAKER_00"), (2.2, 3.0, "SPEAKER_01"), (5.0, 6.0, "SPEAKER_00")
+        (0.0, 2.0, "SPEAKER_00"),
+        (2.2, 3.0, "SPEAKER_01"),
+        (5.0, 6.0, "SPEAKER_00"),
     ]
 
 
@@ -203,8 +241,7 @@ def d01_head(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple
     from therapybridge.speech.vad import speech_regions
 
     wav = tmp_path_factory.mktemp("d01") / "d01.wav"
-    ffmpeg.input(str(src), t=45).output(str(wav), ac=1, ar=16000, acodec="pcm_s16le").global_args(
-        "-v", "error").run()
+    ffmpeg.input(str(src), t=45).output(str(wav), ac=1, ar=16000, acodec="pcm_s16le").global_args("-v", "error").run()
     return wav, speech_regions(wav)
 
 
@@ -223,8 +260,9 @@ def test_diarize_d01_head_finds_both_voices(diarizer, d01_head, tmp_path: Path) 
     assert turns[0].speaker == "SPEAKER_00"
     assert progress[-1] == 1.0 and progress == sorted(progress)
     speech = [(s, e) for s, e in regions]
-    assert all(any(s - 1e-6 <= t.start and t.end <= e + 1.0 + 1e-6 for s, e in speech) or t.end - t.start > 0
-               for t in turns)
+    assert all(
+        any(s - 1e-6 <= t.start and t.end <= e + 1.0 + 1e-6 for s, e in speech) or t.end - t.start > 0 for t in turns
+    )
     truth = json.loads((CORPUS / "synthetic" / "d01.json").read_text())["turns"]
     # The therapist opens (0.5–4.2 s), the client answers (4.9–11.7 s).
     first_client = next(t for t in truth if t["speaker"] == "client")
