@@ -172,7 +172,8 @@ def adjusted_rand(a: np.ndarray, b: np.ndarray, k: int) -> float:
 
 def _stable_pair(emb: np.ndarray, sub: np.ndarray, tree: np.ndarray, cfg: CountConfig) -> np.ndarray | None:
     """The tightest 2-partition when it is stable and both halves take turns (each comes back in
-    at least min_runs runs and holds min_share of the windows); None otherwise."""
+    at least min_runs runs; _partition's absorb step has already removed too-small clusters); None
+    otherwise."""
     if stability(emb[sub], 2, cfg) < cfg.stable_split:
         return None
     labels = _partition(emb, sub, tree, 2, cfg, absorb=True)
