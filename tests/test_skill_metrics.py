@@ -129,15 +129,12 @@ def test_encoder_matches_the_models_semantics() -> None:
 
 
 @needs_model
-def test_encoder_thread_limit_leaves_the_embeddings_as_they_were(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_encoder_thread_limit_leaves_the_embeddings_as_they_were() -> None:
     texts = ["So you want to drink less.", "What would that look like?", "I don't know, maybe."]
     enc = sentence_encoder.get_encoder()
-    monkeypatch.setattr(sentence_encoder, "THREADS", "0")  # numpy's default BLAS threads
-    free = enc.encode(texts)
-    monkeypatch.setattr(sentence_encoder, "THREADS", "1")
-    assert np.allclose(enc.encode(texts), free, atol=1e-5)
-    monkeypatch.setattr(sentence_encoder, "THREADS", "auto")
-    assert sentence_encoder.blas_threads() in (1, None)
+    free = enc.encode(texts, threads="0")  # numpy's default BLAS threads
+    assert np.allclose(enc.encode(texts, threads="1"), free, atol=1e-5)
+    assert sentence_encoder.blas_threads("auto") in (1, None)
 
 
 @needs_model

@@ -34,18 +34,20 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MAX_TOKENS = 256  # the model's max_seq_length
 BATCH = 64
-# BLAS threads while encoding: "auto" (the default) uses one when the machine is busy (load average at
-# least the core count) and numpy's default otherwise; "0" always numpy's default; N exactly N. On the
-# shared 2-core machine a 60-minute session's labels took 15.9 s with two threads and 9.4 s with one at
-# load ~5 (OpenBLAS's second thread waits for a core others hold), but 4.3 s with two and 7.1 s with one
-# when it was quiet (docs/performance.md).
-THREADS = os.environ.get("ENCODER_THREADS", "auto")
+# BLAS threads while encoding (ENCODER_THREADS in settings.py). On the shared 2-core machine a 60-minute
+# session's labels took 15.9 s with two threads and 9.4 s with one at load ~5 (OpenBLAS's second thread
+# waits for a core others hold), but 4.3 s with two and 7.1 s with one when it was quiet
+# (docs/performance.md), hence "auto".
 
 
-def blas_threads() -> int | None:
-    """The BLAS thread limit for one encode call (None: no limit)."""
-    if THREADS != "auto":
-        return int(THREADS) or None
+def blas_threads(setting: str | None = None) -> int | None:
+    """The BLAS thread limit for one encode call (None: no limit); `setting` defaults to ENCODER_THREADS."""
+    if setting is None:
+        from .settings import get_settings
+
+        setting = get_settings().encoder_threads
+    if setting != "auto":
+        return int(setting) or None
     cores = os.cpu_count() or 1
     return 1 if os.getloadavg()[0] >= cores else None
 
@@ -169,21 +171,21 @@ class SentenceEncoder:
                 )
             )
 
-    def encode(self, texts: list[str]) -> np.ndarray:
+    def encode(self, texts: list[str], threads: str | None = None) -> np.ndarray:
         """Unit-length embeddings, in the order given. Batched by token length, so short turns
-        ("Mm-hmm.") are not padded to the longest one."""
+        ("Mm-hmm.") are not padded to the longest one. `threads`: as ENCODER_THREADS (default: the setting)."""
         out = np.zeros((len(texts), self.word.shape[1]), dtype=np.float32)
         if not texts:
             return out
         # identical texts ("Mm-hmm.", "Okay.") are embedded once
         unique = list(dict.fromkeys(texts))
         if len(unique) < len(texts):
-            emb = self.encode(unique)
+            emb = self.encode(unique, threads)
             where = {t: i for i, t in enumerate(unique)}
             return emb[[where[t] for t in texts]]
         ids = [e.ids for e in self.tokenizer.encode_batch(texts)]
         order = sorted(range(len(texts)), key=lambda i: len(ids[i]))
-        with threadpool_limits(limits=blas_threads(), user_api="blas"):
+        with threadpool_limits(limits=blas_threads(threads), user_api="blas"):
             self._encode_sorted(ids, order, out)
         return out
 

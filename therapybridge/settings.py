@@ -177,6 +177,13 @@ class Settings(BaseSettings):
         "llama.cpp servers ({type: json_object, schema}). auto: json_schema, and json_object once an endpoint "
         "refuses it.",
     )
+    encoder_threads: str = Field(
+        default="auto",
+        pattern=r"^(auto|\d+)$",
+        description="BLAS threads of the sentence encoder behind the skill labels (notes stage). auto: one when "
+        "the load average is at least the core count (a busy machine), else numpy's default; 0: numpy's default; "
+        "N: exactly N.",
+    )
     openai_max_chunk_chars: int = Field(
         default=24_000,
         ge=500,
