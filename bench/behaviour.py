@@ -124,12 +124,11 @@ def macro_f1(table: dict[str, dict[str, float]]) -> float:
 
 
 def ratio(labels: list[str | None], segments: list[Segment]) -> float | None:
-    r = sum(1 for s, b in zip(segments, labels, strict=True) if s.role == "therapist" and b == "reflection")
-    q = sum(1 for s, b in zip(segments, labels, strict=True) if s.role == "therapist" and b == "question")
-    return r / q if q else None
+    return _counts_ratio([b for s, b in zip(segments, labels, strict=True) if s.role == "therapist"])
 
 
-def _counts_ratio(therapist_labels: list[str]) -> float | None:
+def _counts_ratio(therapist_labels: list[str | None]) -> float | None:
+    """Reflections over questions among the therapist's labels (the MITI ratio; None without questions)."""
     q = therapist_labels.count("question")
     return therapist_labels.count("reflection") / q if q else None
 
