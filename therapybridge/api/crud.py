@@ -23,7 +23,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from therapybridge import messages as m
-from therapybridge import signoff
+from therapybridge import signoff, transcript_versions
 from therapybridge.db import AuditEvent, DeletedSession, SessionRecord, User, session_scope
 from therapybridge.document import FINAL_STATUSES
 
@@ -167,6 +167,7 @@ async def delete_session(db: AsyncSession, row: SessionRecord, user: User) -> No
     and the audit event, in one commit."""
     await db.delete(row)
     await signoff.delete_for_session(db, row.id)  # note versions and flag reviews are PHI too
+    await transcript_versions.delete_for_session(db, row.id)  # and the transcript's versions
     db.add(DeletedSession(id=row.id, deleted_at=time.time()))
     db.add(AuditEvent(user_id=user.id, action="session.delete", session_id=row.id, patient_id=row.patient_id))
     await db.commit()
@@ -179,4 +180,5 @@ async def sweep_rows(session_id: str) -> None:
         if found is not None:
             await db.delete(found)
         await signoff.delete_for_session(db, session_id)  # a late save's drafts too
+        await transcript_versions.delete_for_session(db, session_id)
         await db.commit()

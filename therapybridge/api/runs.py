@@ -8,12 +8,14 @@ import asyncio
 from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.workflowservice.v1 import DeleteWorkflowExecutionRequest
 from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.service import RPCError, RPCStatusCode
 
 from therapybridge import messages as m
+from therapybridge.api.deps import TemporalConnection
 from therapybridge.db import SessionRecord
 from therapybridge.settings import Settings
-from therapybridge.temporal import query_progress, start_session, workflow_id
+from therapybridge.temporal import query_progress, start_session, workflow_config, workflow_id
 
 
 def is_not_found(exc: BaseException) -> bool:
@@ -36,6 +38,24 @@ def session_input(row: SessionRecord) -> m.SessionInput:
 async def start(client: Client, settings: Settings, row: SessionRecord) -> None:
     """Start the session's workflow (WorkflowAlreadyStartedError while one runs)."""
     await start_session(client, settings, session_input(row))
+
+
+def renotes_id(session_id: str) -> str:
+    return f"renotes-{session_id}"
+
+
+async def start_renotes(temporal: TemporalConnection, settings: Settings, session_id: str, version: int) -> None:
+    """Rebuild the notes from transcript `version` (RenotesWorkflow); a run still working on an older
+    version is terminated: the newest correction wins. TemporalUnavailable or RPCError when it cannot."""
+    client = await temporal.get(timeout=5.0)
+    await client.start_workflow(
+        m.RENOTES_WORKFLOW,
+        args=[m.RenotesInput(session_id=session_id, version=version), workflow_config(settings)],
+        id=renotes_id(session_id),
+        task_queue=settings.io_task_queue,
+        id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+        id_conflict_policy=WorkflowIDConflictPolicy.TERMINATE_EXISTING,
+    )
 
 
 async def cancel(client: Client, session_id: str) -> bool:
@@ -68,8 +88,13 @@ async def wait_closed(client: Client, session_id: str, timeout: float) -> bool:
 
 
 async def stop_and_forget(client: Client, settings: Settings, session_id: str) -> bool:
-    """Terminate the workflow if it runs, then delete its history (every run). True if it was running."""
-    wid = workflow_id(session_id)
+    """Terminate the session's workflows if they run (the pipeline and any re-notes), then delete
+    their histories (every run). True if the pipeline was running."""
+    await _stop_and_forget(client, settings, renotes_id(session_id))
+    return await _stop_and_forget(client, settings, workflow_id(session_id))
+
+
+async def _stop_and_forget(client: Client, settings: Settings, wid: str) -> bool:
     handle = client.get_workflow_handle(wid)
     try:
         desc = await handle.describe()
