@@ -78,7 +78,7 @@ async def local_gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: 
         async def started(*_a: Any, **_k: Any) -> None:
             return None
 
-        monkeypatch.setattr("therapybridge.api.routes.sessions.start_session", started)
+        monkeypatch.setattr("therapybridge.api.runs.start_session", started)
         yield Gateway(app, settings, data_dir)
     finally:
         await db.get_engine().dispose()

@@ -319,11 +319,13 @@ async def test_clinician_journey(api: Api, account: Account, browser: WebDriver,
 
     before, roles_before = roles(), await saved_roles()
     find(d, "#speakers-swap").click()
+    find(d, "#confirm-ok").click()  # a role change asks first (issue 16)
     wait(d, lambda d: roles() != before, 30, "roles did not change on screen")
     swapped = await saved_roles()
     assert sorted(swapped.values()) == ["client", "therapist"] and swapped != roles_before
     shot(d, shots, "08b-session-roles-swapped")
     find(d, "#speakers-swap").click()
+    find(d, "#confirm-ok").click()
     wait(d, lambda d: roles() == before, 30, "roles did not swap back")
 
     # Export SRT.

@@ -123,6 +123,10 @@ class SessionKeys:
     def notes(self) -> str:
         return f"{self.session_id}/notes.json"
 
+    @property
+    def edited_transcript(self) -> str:  # a corrected transcript staged for re-notes (RenotesWorkflow)
+        return f"{self.session_id}/edited-transcript.json"
+
     def stage_results(self) -> set[str]:
         """What a processed session keeps: the results a reprocess or review reads back."""
         return {self.merged, self.notes, self.diarization}

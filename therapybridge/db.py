@@ -188,6 +188,27 @@ class NoteVersion(SQLModel, table=True):
     signed_at: float | None = None
 
 
+class TranscriptVersion(SQLModel, table=True):
+    """One version of a session's transcript (issue 16): version 1 is the machine transcript, kept
+    when the first correction is made; each clinician correction, role change or undo adds one. The
+    document always holds the newest; re-notes from it run in RenotesWorkflow (`notes_status`). PHI:
+    the segments and display names live here, never in logs."""
+
+    __tablename__ = "transcript_versions"
+    __table_args__ = (Index("uq_transcript_versions_session_version", "session_id", "version", unique=True),)
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(index=True)
+    version: int  # 1 (machine), 2, … per session
+    source: str  # machine | edit | roles | revert
+    based_on: int | None = None
+    segments: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    speakers: list[dict[str, Any]] = Field(sa_column=Column(JSON, nullable=False))
+    changed: int = 0  # how many lines (or speakers) this version changed
+    notes_status: str | None = None  # pending | done | failed: notes rebuilt from this version; None: not needed
+    created_by: str | None = None  # user id; None for the machine transcript
+    created_at: float = Field(default_factory=time.time)
+
+
 class FlagReview(SQLModel, table=True):
     """A clinician's decision on one risk flag: acknowledged or dismissed, with a reason. A later
     review of the same flag does not replace this row; the newest one is the flag's state."""

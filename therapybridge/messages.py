@@ -18,6 +18,10 @@ MERGE = "merge"
 NOTES = "notes"
 SAVE = "save"
 PURGE = "purge_expired_artifacts"
+# Re-notes from a corrected transcript (issue 16): a small follow-up workflow on the io queue.
+RENOTES_WORKFLOW = "RenotesWorkflow"
+STAGE_EDITED = "stage_edited_transcript"
+APPLY_RENOTES = "apply_renotes"
 
 # Progress bands in percent (docs/ARCHITECTURE.md §4). The workflow moves between them; inside the long
 # stages the gateway adds what the running activities report in their heartbeats. One home for both.
@@ -183,3 +187,19 @@ class Progress:
     error: str | None = None
     windows_total: int = 0
     windows_done: int = 0
+
+
+@dataclass
+class RenotesInput:
+    """Rebuild the notes of a session from transcript version `version` (db.TranscriptVersion)."""
+
+    session_id: str
+    version: int
+
+
+@dataclass
+class RenotesOutcome:
+    session_id: str
+    version: int
+    ok: bool
+    staged_ref: str = ""

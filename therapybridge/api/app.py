@@ -27,6 +27,7 @@ from therapybridge.api.routes import (
     audit,
     auth,
     codec,
+    control,
     exports,
     health,
     patients,
@@ -34,6 +35,7 @@ from therapybridge.api.routes import (
     review,
     sessions,
     signoff,
+    transcript,
 )
 from therapybridge.db import init_db
 from therapybridge.settings import Settings, get_settings
@@ -158,7 +160,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.dependency_overrides[get_settings] = lambda: settings  # one Settings for the whole app
-    for module in (auth, patients, sessions, progress, exports, review, signoff, health, codec, audit):
+    for module in (
+        auth,
+        patients,
+        sessions,
+        control,
+        progress,
+        exports,
+        review,
+        transcript,
+        signoff,
+        health,
+        codec,
+        audit,
+    ):
         app.include_router(module.router)
     app.include_router(review.me)
     if STATIC_DIR.is_dir():

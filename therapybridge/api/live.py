@@ -18,14 +18,14 @@ from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, get_args
 
-from sqlalchemy import update
-from sqlmodel import col
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowQueryFailedError
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.client import WorkflowExecutionStatus, WorkflowQueryFailedError
+from temporalio.service import RPCError
 
 from therapybridge import messages as m
+from therapybridge.api.crud import load_row, record_outcome
 from therapybridge.api.deps import TemporalConnection, TemporalUnavailable
-from therapybridge.db import SessionRecord, session_scope
+from therapybridge.api.runs import is_not_found
+from therapybridge.db import SessionRecord
 from therapybridge.document import FINAL_STATUSES, Status
 from therapybridge.domain.progress import time_left
 from therapybridge.settings import Settings
@@ -132,34 +132,6 @@ def snapshot_from_progress(p: m.Progress) -> Snapshot:
     )
 
 
-async def load_row(session_id: str) -> SessionRecord | None:
-    async with session_scope() as db:
-        return await db.get(SessionRecord, session_id)
-
-
-async def record_outcome(session_id: str, status: str, error: str | None) -> None:
-    """Write a final status to a row that is not final yet (never overwrites the workflow's save)."""
-    async with session_scope() as db:
-        await db.exec(
-            update(SessionRecord)
-            .where(col(SessionRecord.id) == session_id, col(SessionRecord.status).not_in(list(FINAL_STATUSES)))
-            .values(status=status, progress=m.DONE, error=error, updated_at=datetime.now(UTC))
-        )
-        await db.commit()
-
-
-async def live_progress(client: Client, session_id: str, timeout: float = 2.0) -> m.Progress | None:
-    """The workflow's progress, or None when it cannot be had quickly."""
-    try:
-        return await asyncio.wait_for(query_progress(client, session_id), timeout)
-    except (TimeoutError, RPCError, WorkflowQueryFailedError):
-        return None
-
-
-def _not_found(exc: BaseException) -> bool:
-    return isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND
-
-
 _OUTCOME = {
     WorkflowExecutionStatus.CANCELED: ("cancelled", None),
     WorkflowExecutionStatus.TERMINATED: ("failed", "processing was stopped by an operator"),
@@ -233,7 +205,7 @@ class _Watch:
             client = await self.hub.temporal.get()
             p = await asyncio.wait_for(query_progress(client, self.session_id), QUERY_TIMEOUT_S)
         except (TemporalUnavailable, TimeoutError, RPCError, WorkflowQueryFailedError) as exc:
-            if _not_found(exc):
+            if is_not_found(exc):
                 return await self._workflow_ended(None)
             return None  # Temporal or the workers are briefly unreachable: keep polling
         if p.status in FINAL_STATUSES:
@@ -257,7 +229,7 @@ class _Watch:
                 return None
             status, error = _OUTCOME.get(desc.status, (status, error)) if desc.status else (status, error)
         except RPCError as exc:
-            if not _not_found(exc):
+            if not is_not_found(exc):
                 return None
         if p is not None and p.status in FINAL_STATUSES:
             status, error = p.status, p.error or error

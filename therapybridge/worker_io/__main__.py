@@ -9,13 +9,14 @@ from therapybridge.activities.merge import merge_transcript
 from therapybridge.activities.notes import notes
 from therapybridge.activities.preprocess import preprocess
 from therapybridge.activities.purge import purge_expired_artifacts
+from therapybridge.activities.renotes import apply_renotes, stage_edited_transcript
 from therapybridge.activities.save import save
 from therapybridge.activities.validate import validate_upload
 from therapybridge.logs import setup_logging
 from therapybridge.settings import get_settings
 from therapybridge.temporal import connect, ensure_purge_schedule
 from therapybridge.workers import HEARTBEAT_THROTTLE, run_until_signal
-from therapybridge.workflows import PurgeWorkflow, SessionWorkflow
+from therapybridge.workflows import PurgeWorkflow, RenotesWorkflow, SessionWorkflow
 
 
 async def main() -> None:
@@ -27,8 +28,17 @@ async def main() -> None:
     worker = Worker(
         client,
         task_queue=settings.io_task_queue,
-        workflows=[SessionWorkflow, PurgeWorkflow],
-        activities=[validate_upload, preprocess, merge_transcript, notes, save, purge_expired_artifacts],
+        workflows=[SessionWorkflow, PurgeWorkflow, RenotesWorkflow],
+        activities=[
+            validate_upload,
+            preprocess,
+            merge_transcript,
+            notes,
+            save,
+            purge_expired_artifacts,
+            stage_edited_transcript,
+            apply_renotes,
+        ],
         max_concurrent_activities=8,
         **HEARTBEAT_THROTTLE,
     )

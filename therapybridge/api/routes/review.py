@@ -6,19 +6,20 @@ from __future__ import annotations
 import unicodedata
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, HTTPException, Query, Request, status
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, Field, field_validator
 
 from therapybridge import voiceprints
-from therapybridge.api.deps import BlobsDep, CurrentUser, SessionDep, StreamUser, visible_session
+from therapybridge.api.deps import BlobsDep, CurrentUser, SessionDep, SettingsDep, StreamUser, visible_session
 from therapybridge.api.models import Message
 from therapybridge.api.routes.audit import record
+from therapybridge.api.routes.transcript import check_base, commit_version
 from therapybridge.blobs import SessionKeys
 from therapybridge.db import SessionRecord
 from therapybridge.document import Role, SessionDocument
 from therapybridge.domain.note_formats import render_note
-from therapybridge.domain.transcript import transcript_text
+from therapybridge.domain.transcript_edits import names_follow_roles, roles_changed, with_roles
 
 router = APIRouter(prefix="/api/sessions", tags=["review"])
 me = APIRouter(prefix="/api/me", tags=["review"])
@@ -71,13 +72,24 @@ class SpeakerUpdate(BaseModel):
 class SpeakersUpdate(BaseModel):
     speakers: list[SpeakerUpdate] = Field(max_length=20)
     enroll_therapist_voice: bool = False  # use this session's therapist voice for future sessions
+    base_version: int | None = Field(default=None, description="The transcript version you saw (409 if it changed).")
 
 
 @router.patch("/{session_id}/speakers", response_model=SessionDocument, responses={**ERRORS, 400: {"model": Message}})
 async def update_speakers(
-    session_id: str, body: SpeakersUpdate, user: CurrentUser, db: SessionDep, blobs: BlobsDep
+    session_id: str,
+    body: SpeakersUpdate,
+    request: Request,
+    user: CurrentUser,
+    db: SessionDep,
+    blobs: BlobsDep,
+    settings: SettingsDep,
 ) -> SessionDocument:
-    """Rename speakers or correct their roles; segments and the labelled transcript follow."""
+    """Rename speakers or correct their roles; segments and the labelled transcript follow.
+
+    Names follow the role: when roles are swapped the display names go with them (the therapist's
+    name stays on the therapist). Each change is a transcript version (undo: POST
+    `/transcript/revert`); a role change rebuilds the notes and risk flags from the new roles."""
     row = await visible_session(db, user, session_id)
     doc = _processed(row)
     known = {s.label for s in doc.speakers}
@@ -85,20 +97,35 @@ async def update_speakers(
     if unknown:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, detail=f"unknown speaker label(s): {', '.join(unknown)}")
     updates = {u.label: u for u in body.speakers}
-    doc.speakers = [
+    speakers = [
         s.model_copy(update=updates[s.label].model_dump(include=updates[s.label].model_fields_set - {"label"}))
         if s.label in updates
         else s
         for s in doc.speakers
     ]
-    role_of = {s.label: s.role for s in doc.speakers}
-    doc.transcript_segments = [s.model_copy(update={"role": role_of.get(s.speaker)}) for s in doc.transcript_segments]
-    doc.transcript_text = transcript_text(doc.transcript_segments, doc.speakers)
+    named = {u.label for u in body.speakers if "name" in u.model_fields_set}
+    speakers = names_follow_roles(doc.speakers, speakers, named)
     if body.enroll_therapist_voice:
-        _enroll(blobs, row, [s.label for s in doc.speakers if s.role == "therapist"])
-    row.document = doc.model_dump(mode="json")
-    db.add(row)
-    await record(db, user, "session.update", session_id=row.id, patient_id=row.patient_id)  # commits both
+        _enroll(blobs, row, [s.label for s in speakers if s.role == "therapist"])
+    if speakers == doc.speakers:
+        await check_base(db, row.id, body.base_version)
+        await record(db, user, "session.update", session_id=row.id, patient_id=row.patient_id)
+        return doc
+    changed = sum(1 for a, b in zip(speakers, doc.speakers, strict=True) if a != b)
+    await commit_version(
+        db,
+        request,
+        settings,
+        user,
+        row,
+        body.base_version,
+        with_roles(doc.transcript_segments, speakers),
+        speakers,
+        source="roles",
+        changed=changed,
+        renotes=roles_changed(doc.speakers, speakers),
+        action="session.update",
+    )
     return row.to_document()
 
 

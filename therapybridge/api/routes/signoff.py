@@ -38,7 +38,7 @@ MAX_REASON = 2_000
 # Reads stay in the audit log but are left out of a session's history unless asked for.
 READ_ACTIONS = frozenset(
     {"session.read", "session.list", "session.notes", "session.audio", "session.signoff", "session.history",
-     "note.versions", "summary.versions"}
+     "note.versions", "summary.versions", "transcript.versions", "transcript.read"}
 )  # fmt: skip
 
 

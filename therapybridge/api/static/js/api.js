@@ -202,7 +202,7 @@ let capsPromise = null;
 export function capabilities() {
   if (!capsPromise) {
     capsPromise = (async () => {
-      const caps = { audio: false, speakers: false, notes: false, config: false, signoff: false };
+      const caps = { audio: false, speakers: false, notes: false, config: false, signoff: false, corrections: false, noteFiles: false };
       try {
         const resp = await fetch("/openapi.json");
         const paths = Object.entries((await resp.json()).paths || {}).map(([p, ops]) => [p.replace(/\{[^}]+\}/g, "{}"), ops]);
@@ -212,6 +212,8 @@ export function capabilities() {
         caps.notes = has("/api/sessions/{}/notes", "get");
         caps.config = has("/api/config", "get");
         caps.signoff = has("/api/sessions/{}/signoff", "get");
+        caps.corrections = has("/api/sessions/{}/transcript/versions", "get");
+        caps.noteFiles = has("/api/sessions/{}/note.pdf", "get");
       } catch {
         /* an older server: the core only */
       }

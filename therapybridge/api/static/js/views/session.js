@@ -6,6 +6,7 @@
 import { auth, capabilities, download, fetchRaw, request, saveBlob } from "../api.js";
 import { navigate } from "../app.js";
 import { watchProgress } from "../progress.js";
+import { corrections } from "./corrections.js";
 import { flagReview, signoffController, signoffView } from "./signoff.js";
 import { FINAL, RISK_LABELS, STAGES, clear, clock, confirmDialog, copyText, date, dateTime, duration, h, statusBadge, tabs, timeLeft, toast } from "../ui.js";
 
@@ -15,6 +16,11 @@ const EXPORTS = [
   ["transcript.vtt", "VTT", "WebVTT subtitles"],
   ["transcript.json", "JSON", "Session document (JSON)"],
   ["diarization.rttm", "RTTM", "Speaker turns (RTTM)"],
+];
+// The clinical note as a file to keep (the signed version, else the draft marked DRAFT).
+const NOTE_FILES = [
+  ["note.pdf", "Note PDF", "Clinical note (PDF)", "pdf"],
+  ["note.docx", "Note DOCX", "Clinical note (DOCX)", "docx"],
 ];
 const NOTE_FORMATS = [
   ["soap", "SOAP"],
@@ -31,6 +37,7 @@ export async function renderSession(main, sessionId) {
   const patient = doc.patient_id ? await request("GET", `/api/patients/${encodeURIComponent(doc.patient_id)}`).catch(() => null) : null;
   let watcher = null;
   let audio = null;
+  let fixes = null; // transcript corrections (issue 16), once the session is processed
   const disposers = [];
 
   const head = h("div", { class: "page-head" });
@@ -244,6 +251,11 @@ export async function renderSession(main, sessionId) {
     const denials = notes.documented_denials || [];
     const sentences = []; // {start, end, el} in time order
     const signoff = caps.signoff ? signoffController(sessionId) : null;
+    if (!fixes && caps.corrections) {
+      fixes = corrections({ base, getDoc: () => doc, setDoc: (d) => { doc = d; renderProcessed(); }, canEdit: caps.speakers });
+      fixes.refresh();
+      disposers.push(() => fixes.close());
+    }
 
     // Transcript
     const transcript = h("div", { class: "transcript", id: "transcript" });
@@ -411,7 +423,9 @@ export async function renderSession(main, sessionId) {
         clinicalNote(panel);
       }
     });
-    panels[0].append(hint, transcript);
+    if (fixes) panels[0].append(fixes.bar());
+    if (fixes && fixes.editing()) panels[0].append(fixes.editor(who));
+    else panels[0].append(hint, transcript);
     panels[1].append(notesView(notes, flags, denials, goTo));
     if (signoff) {
       panels[3].append(signoffView(signoff, sessionId));
@@ -592,12 +606,25 @@ export async function renderSession(main, sessionId) {
     });
     panel.append(h("ul", { class: "speaker-list" }, rows));
     const save = async (list) => {
+      const rolesChanged = list.some((s) => (doc.speakers.find((d) => d.label === s.label) || {}).role !== (s.role || null));
+      if (rolesChanged && fixes && !(await fixes.confirmRoles(doc.speakers, list, who))) {
+        renderProcessed(); // "Keep them": the page shows the saved roles again
+        return;
+      }
       try {
+        // Only what the clinician changed: an untouched name is not sent, so it follows its role.
+        const body = list.map((s) => {
+          const was = doc.speakers.find((d) => d.label === s.label) || {};
+          const out = { label: s.label, role: s.role || null };
+          if ((s.name || null) !== (was.name || null)) out.name = s.name || null;
+          return out;
+        });
         const updated = await request("PATCH", `/api/sessions/${encodeURIComponent(sessionId)}/speakers`, {
-          json: { speakers: list.map((s) => ({ label: s.label, role: s.role || null, name: s.name || null })) },
+          json: { speakers: body },
         });
         doc = updated && updated.transcript_segments ? updated : await request("GET", `/api/sessions/${encodeURIComponent(sessionId)}`);
-        toast("Speakers saved.");
+        toast(rolesChanged ? "Roles changed; the notes are being rebuilt. Undo is above the transcript." : "Speakers saved.");
+        if (fixes) await fixes.refresh();
         renderProcessed();
       } catch (err) {
         toast(err.message, "error");
@@ -615,7 +642,10 @@ export async function renderSession(main, sessionId) {
           },
         }, "Swap roles")
       : null;
-    panel.append(h("div", { class: "actions" }, h("button", { type: "button", class: "btn btn-primary", id: "speakers-save", onclick: () => save(speakers) }, "Save speakers"), swap));
+    panel.append(
+      h("div", { class: "actions" }, h("button", { type: "button", class: "btn btn-primary", id: "speakers-save", onclick: () => save(speakers) }, "Save speakers"), swap),
+      h("p", { class: "muted small", id: "names-rule" }, "Names belong to the role: when roles are swapped, each name stays with its role, so the therapist's name stays on the therapist. A role change asks first and can be undone."),
+    );
     return panel;
   }
 
@@ -627,6 +657,20 @@ export async function renderSession(main, sessionId) {
       h(
         "div",
         { class: "export-buttons" },
+        (caps.noteFiles ? NOTE_FILES : []).map(([file, label, title, format]) =>
+          h(
+            "button",
+            {
+              type: "button",
+              class: "btn",
+              dataset: { format },
+              title,
+              "aria-label": `Download ${title}`,
+              onclick: () => download(`${base}/${file}`, `session-${sessionId}-${file}`).catch((err) => toast(err.message, "error")),
+            },
+            label,
+          ),
+        ),
         EXPORTS.map(([file, label, title]) =>
           h(
             "button",
