@@ -179,6 +179,7 @@ export async function renderPatient(main, patientId) {
           { dataset: { sessionId: s.id, status: s.status, noteStatus: s.note_status || "", openFlags: String(s.open_flags ?? "") } },
           h("th", { scope: "row" }, h("a", { href: `#/sessions/${s.id}` }, date(s.session_date || s.created_at))),
           h("td", {}, statusBadge(s.status, s.progress)),
+          h("td", { class: "risk-cell" }, riskBadge(s)),
           h("td", { class: "signoff-cell" }, signoffBadges(s)),
           h("td", {}, duration(s.duration_seconds)),
           h("td", { class: "filename" }, s.audio_filename),
@@ -192,7 +193,7 @@ export async function renderPatient(main, patientId) {
         "table",
         { class: "table" },
         h("caption", { class: "visually-hidden" }, `Sessions of ${patient.name}`),
-        h("thead", {}, h("tr", {}, ["Session", "Status", "Sign-off", "Length", "File", "Uploaded"].map((t) => h("th", { scope: "col" }, t)))),
+        h("thead", {}, h("tr", {}, ["Session", "Status", "Risk", "Sign-off", "Length", "File", "Uploaded"].map((t) => h("th", { scope: "col" }, t)))),
         tableBody,
       ),
     );
@@ -243,11 +244,16 @@ export async function renderPatient(main, patientId) {
   };
 }
 
-/** The session list's sign-off column: whether the note is signed, and the flags nobody has reviewed. */
+/** The session list's sign-off column: whether the note is signed. */
 export function signoffBadges(s) {
-  const out = [];
-  if (s.note_status === "unsigned") out.push(h("span", { class: "badge badge-busy note-unsigned" }, "Unsigned"));
-  else if (s.note_status === "signed") out.push(h("span", { class: "badge badge-ok note-signed" }, "Signed"));
-  if (s.open_flags) out.push(h("span", { class: "badge badge-bad open-flags" }, `${s.open_flags} open flag${s.open_flags > 1 ? "s" : ""}`));
-  return out.length ? out.flatMap((b, i) => (i ? [" ", b] : [b])) : "–";
+  if (s.note_status === "unsigned") return h("span", { class: "badge badge-busy note-unsigned" }, "Unsigned");
+  if (s.note_status === "signed") return h("span", { class: "badge badge-ok note-signed" }, "Signed");
+  return "–";
+}
+
+/** The session list's risk column: safety flags nobody has acknowledged or dismissed yet. */
+export function riskBadge(s) {
+  if (s.open_flags) return h("span", { class: "badge badge-bad open-flags" }, `⚠ ${s.open_flags} open risk flag${s.open_flags > 1 ? "s" : ""}`);
+  if (s.open_flags === 0) return h("span", { class: "badge badge-muted" }, "No open flags");
+  return "–";
 }

@@ -1,7 +1,7 @@
 import { request } from "../api.js";
 import { navigate } from "../app.js";
-import { clear, date, h, toast } from "../ui.js";
-import { signoffBadges } from "./patient.js";
+import { clear, date, h, statusBadge, toast } from "../ui.js";
+import { riskBadge, signoffBadges } from "./patient.js";
 
 export async function renderPatients(main) {
   const listBox = h("div", { id: "patient-list", "aria-live": "polite" }, h("p", { class: "loading" }, "Loading patients…"));
@@ -97,7 +97,7 @@ export async function renderPatients(main) {
         "table",
         { class: "table" },
         h("caption", { class: "visually-hidden" }, "Sessions awaiting sign-off"),
-        h("thead", {}, h("tr", {}, ["Session", "Patient", "Sign-off"].map((t) => h("th", { scope: "col" }, t)))),
+        h("thead", {}, h("tr", {}, ["Session", "Patient", "Status", "Risk", "Sign-off"].map((t) => h("th", { scope: "col" }, t)))),
         h(
           "tbody",
           {},
@@ -107,6 +107,8 @@ export async function renderPatients(main) {
               { dataset: { sessionId: s.id, noteStatus: s.note_status || "", openFlags: String(s.open_flags ?? "") } },
               h("th", { scope: "row" }, h("a", { href: `#/sessions/${s.id}` }, date(s.session_date || s.created_at))),
               h("td", {}, byId.get(s.patient_id) || "–"),
+              h("td", {}, statusBadge(s.status, s.progress)),
+              h("td", { class: "risk-cell" }, riskBadge(s)),
               h("td", { class: "signoff-cell" }, signoffBadges(s)),
             ),
           ),

@@ -7,7 +7,7 @@ import { auth, capabilities, download, fetchRaw, request, saveBlob } from "../ap
 import { navigate } from "../app.js";
 import { watchProgress } from "../progress.js";
 import { flagReview, signoffController, signoffView } from "./signoff.js";
-import { FINAL, RISK_LABELS, STAGES, clear, clock, confirmDialog, copyText, date, dateTime, duration, h, statusBadge, tabs, timeLeft, toast } from "../ui.js";
+import { FINAL, RISK_LABELS, STAGES, clear, clock, confirmDialog, copyText, date, dateTime, duration, h, statusBadge, tabs, timeLeft, timeOfDay, toast } from "../ui.js";
 
 const EXPORTS = [
   ["transcript.txt", "TXT", "Plain text transcript"],
@@ -82,14 +82,17 @@ export async function renderSession(main, sessionId) {
     const detail = h("p", { class: "muted", id: "progress-detail" });
     const eta = h("p", { class: "eta", id: "progress-eta" });
     const conn = h("p", { class: "conn", id: "progress-connection" }, "Connecting…");
-    const show = (status, progress, message, remaining) => {
+    const show = (status, progress, message, remaining, waiting = null) => {
       fill.style.width = `${progress}%`;
       bar.setAttribute("aria-valuenow", String(progress));
       bar.setAttribute("aria-valuetext", `${progress}%, ${STAGES[status] || status}`);
       pct.textContent = `${progress}%`;
       stage.textContent = STAGES[status] || status;
       detail.textContent = message || "";
-      eta.textContent = timeLeft(remaining);
+      // A countdown only from a measured rate (the server sends none otherwise); when no worker has
+      // taken the session's work, say so and since when instead.
+      eta.dataset.waiting = waiting ? "true" : "false";
+      eta.textContent = waiting ? `Waiting for a ${waiting.for} since ${timeOfDay(waiting.since)}` : timeLeft(remaining);
       clear(document.getElementById("session-status") || h("span"), statusBadge(status, progress));
     };
     clear(
@@ -107,7 +110,8 @@ export async function renderSession(main, sessionId) {
     );
     show(doc.status, doc.progress || 0, "", null);
     watcher = watchProgress(sessionId, {
-      onUpdate: (msg) => show(msg.status, msg.progress ?? 0, msg.message, msg.estimated_time_remaining),
+      onUpdate: (msg) =>
+        show(msg.status, msg.progress ?? 0, msg.message, msg.estimated_time_remaining, msg.waiting_for ? { for: msg.waiting_for, since: msg.waiting_since } : null),
       onFinal: async (msg) => {
         show(msg.status, msg.status === "processed" ? 100 : msg.progress ?? 0, msg.message, null);
         conn.textContent = "";
