@@ -18,6 +18,7 @@ from therapybridge.document import (
     Speaker,
     SpeakerTurn,
 )
+from therapybridge.domain.quality import quality_warnings
 from therapybridge.domain.transcript import transcript_text
 from therapybridge.settings import get_settings
 
@@ -46,6 +47,8 @@ def build_document(req: m.SaveRequest, store: BlobStore) -> SessionDocument:
         doc.speakers = [Speaker.model_validate(x) for x in merged["speakers"]]
         doc.speaker_turns = [SpeakerTurn.model_validate(x) for x in merged["turns"]]
         doc.transcript_text = transcript_text(doc.transcript_segments, doc.speakers)
+        if req.status == "processed":
+            doc.quality_warnings = quality_warnings(doc.speakers, doc.transcript_segments, doc.diarization)
     if req.notes_ref and store.exists(req.notes_ref):
         doc.extracted_notes = ExtractedNotes.model_validate(store.read_json(req.notes_ref))
     return doc

@@ -428,7 +428,7 @@ export async function renderSession(main, sessionId) {
       signoff.load().catch((err) => toast(err.message, "error"));
     }
 
-    clear(body, banner, h("div", { class: "session-layout" }, side, h("div", { class: "session-main" }, tabBox)));
+    clear(body, qualityBanner(), banner, h("div", { class: "session-layout" }, side, h("div", { class: "session-main" }, tabBox)));
   }
 
   function denialList(denials, goTo) {
@@ -457,10 +457,8 @@ export async function renderSession(main, sessionId) {
     const homework = (notes.action_items || []).slice().sort((a, b) => (a.category === "homework" ? -1 : 0) - (b.category === "homework" ? -1 : 0));
     const analytics = Object.entries(notes.analytics || {}).filter(([k, v]) => v !== null && v !== undefined && !SKILL_KEYS.has(k));
     const skills = SKILL_METRICS.filter(([k]) => (notes.analytics || {})[k] !== undefined);
-    return h(
-      "div",
-      { class: "notes", id: "notes" },
-      section("Safety", flags.length ? h("p", {}, `${flags.length} risk flag${flags.length > 1 ? "s" : ""}: see the banner above.`) : h("p", { class: "muted" }, "No risk flags."), !flags.length && denials.length ? denialList(denials, goTo) : null),
+    const safety = section("Safety", flags.length ? h("p", {}, `${flags.length} risk flag${flags.length > 1 ? "s" : ""}: see the banner above.`) : h("p", { class: "muted" }, "No risk flags."), !flags.length && denials.length ? denialList(denials, goTo) : null);
+    const rest = [
       section("Mood", h("p", { id: "notes-mood" }, notes.patient_mood || "–", said(notes.mood_evidence))),
       section("Topics", (notes.key_topics || []).length ? h("ul", { class: "chips", id: "notes-topics" }, notes.key_topics.map((t) => h("li", { class: "chip" }, t, said(topicEvidence[t])))) : h("p", { class: "muted" }, "None found.")),
       section(
@@ -503,6 +501,30 @@ export async function renderSession(main, sessionId) {
             ),
           )
         : null,
+    ];
+    // A recording the roles and notes cannot stand on (doc.quality_warnings): the generated prose is
+    // not shown as if it were a clinical finding; it stays one click away for whoever wants it.
+    if ((doc.quality_warnings || []).length) {
+      return h(
+        "div",
+        { class: "notes", id: "notes" },
+        safety,
+        h("section", { class: "note-block" }, h("h3", {}, "Notes"), h("p", { id: "notes-withheld" }, "Not written up: this recording does not look like a two-person therapy session (see the warning above).")),
+        h("details", { class: "notes-anyway", id: "notes-anyway" }, h("summary", {}, "Show the generated notes anyway (unreliable)"), ...rest),
+      );
+    }
+    return h("div", { class: "notes", id: "notes" }, safety, ...rest);
+  }
+
+  function qualityBanner() {
+    const warnings = doc.quality_warnings || [];
+    if (!warnings.length) return null;
+    return h(
+      "section",
+      { class: "quality-banner", id: "quality-warning", role: "region", "aria-labelledby": "quality-heading" },
+      h("h2", { id: "quality-heading" }, "Not a therapy recording?"),
+      h("p", {}, "The therapist/client roles and the notes below are unreliable for this recording:"),
+      h("ul", {}, warnings.map((w) => h("li", { dataset: { code: w.code } }, w.message))),
     );
   }
 
