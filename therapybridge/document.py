@@ -188,3 +188,6 @@ class SessionDocument(BaseModel):
     # and notes can stand on (speaker count, little speech, low ASR confidence); the page then shows
     # these instead of the clinical prose. Documents saved before this field have none.
     quality_warnings: list[QualityWarning] = Field(default_factory=list)
+    # Added (issue 16): whether the recording is kept for playback (the upload's choice, else the clinic's
+    # RETAIN_AUDIO); null in documents saved before this field and while processing.
+    audio_retained: bool | None = None

@@ -55,6 +55,7 @@ class SessionInput:
     max_speakers: int | None = None
     patient_id: str | None = None
     therapist_id: str | None = None
+    retain_audio: bool | None = None  # keep the recording (upload option); None: the clinic's RETAIN_AUDIO
 
 
 @dataclass

@@ -23,6 +23,11 @@ from therapybridge.domain.transcript import transcript_text
 from therapybridge.settings import get_settings
 
 
+def retain_audio(session: m.SessionInput) -> bool:
+    """The upload's choice, else the clinic's setting."""
+    return get_settings().retain_audio if session.retain_audio is None else session.retain_audio
+
+
 def build_document(req: m.SaveRequest, store: BlobStore) -> SessionDocument:
     """The session document from the stage artifacts (what exists of them)."""
     s = req.session
@@ -38,6 +43,7 @@ def build_document(req: m.SaveRequest, store: BlobStore) -> SessionDocument:
         diarization=req.diarization,  # type: ignore[arg-type]
         timings=req.timings,
         processed_at=datetime.now(UTC) if req.status == "processed" else None,
+        audio_retained=retain_audio(s) if req.status == "processed" else None,
         models=ModelsUsed(**{k: ModelRef(name=v.name, version=v.version) for k, v in req.models.items()}),
     )
     if req.merged_ref and store.exists(req.merged_ref):
@@ -88,5 +94,5 @@ async def save(req: m.SaveRequest) -> None:
         # Sign-off: the first save writes the engine's drafts; a reprocess adds a draft beside a
         # signed note, never over it (idempotent, as this activity must be).
         await signoff.after_save(doc.id, activity.info().workflow_run_id)
-    apply_retention(doc.id, doc.status, store, get_settings().retain_audio)
+    apply_retention(doc.id, doc.status, store, retain_audio(req.session))
     log_stage("save", doc.id, time.monotonic() - t0, status=doc.status)

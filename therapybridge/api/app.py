@@ -27,6 +27,7 @@ from therapybridge.api.routes import (
     audit,
     auth,
     codec,
+    config,
     exports,
     health,
     patients,
@@ -158,7 +159,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.dependency_overrides[get_settings] = lambda: settings  # one Settings for the whole app
-    for module in (auth, patients, sessions, progress, exports, review, signoff, health, codec, audit):
+    for module in (auth, patients, sessions, progress, exports, review, signoff, health, codec, audit, config):
         app.include_router(module.router)
     app.include_router(review.me)
     if STATIC_DIR.is_dir():

@@ -38,6 +38,14 @@ class PatientCreate(BaseModel):
     external_id: str | None = Field(default=None, max_length=100)
 
 
+class PatientUpdate(BaseModel):
+    """The fields to change; those left out stay as they are (null clears an optional one)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    date_of_birth: date | None = None
+    external_id: str | None = Field(default=None, max_length=100)
+
+
 class PatientPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
     id: str

@@ -83,6 +83,11 @@ UPLOAD_BODY: dict[str, Any] = {
                             "description": "individual = 2 speakers, couple = 3, family = 3 to 6, group = "
                             "3 or more; explicit counts take precedence. Nothing: counted automatically.",
                         },
+                        "keep_audio": {
+                            "type": "boolean",
+                            "description": "Keep the recording after processing, for playback (true) or delete "
+                            "it once processed (false). Nothing: the clinic's RETAIN_AUDIO.",
+                        },
                     },
                 }
             }
@@ -165,6 +170,16 @@ async def _validate_audio(settings: Settings, blobs: BlobStore, key: str, filena
         raise _error(status.HTTP_400_BAD_REQUEST, str(exc)) from None
 
 
+def _parse_keep_audio(value: str | None) -> bool | None:
+    if value is None or value == "":
+        return None
+    if value.lower() in ("true", "1", "yes", "on"):
+        return True
+    if value.lower() in ("false", "0", "no", "off"):
+        return False
+    raise _field_error("keep_audio", "expected true or false", "bool_parsing")
+
+
 def _parse_fields(fields: dict[str, str]) -> tuple[str, str | None, SpeakerHints]:
     patient_id = fields.get("patient_id", "").strip()
     if not patient_id:
@@ -198,6 +213,7 @@ def session_input(row: SessionRecord) -> m.SessionInput:
         max_speakers=row.max_speakers,
         patient_id=row.patient_id,
         therapist_id=row.therapist_id,
+        retain_audio=row.keep_audio,
     )
 
 
@@ -282,6 +298,7 @@ async def upload_session(
         if parsed.filename is None:
             raise _field_error("file")
         patient_id, session_date, hints = _parse_fields(parsed.fields)
+        keep_audio = _parse_keep_audio(parsed.fields.get("keep_audio"))
         patient = await db.get(Patient, patient_id)
         if patient is None or patient.therapist_id != user.id:
             raise _error(status.HTTP_404_NOT_FOUND, PATIENT_NOT_FOUND)
@@ -312,6 +329,7 @@ async def upload_session(
             min_speakers=hints.min_speakers,
             max_speakers=hints.max_speakers,
             session_type=hints.session_type,
+            keep_audio=keep_audio,
             duration_seconds=info.duration_seconds,  # counts toward the stored-hours quota at once
         )
         db.add(row)

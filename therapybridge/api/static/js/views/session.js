@@ -251,7 +251,14 @@ export async function renderSession(main, sessionId) {
 
     // Transcript
     const transcript = h("div", { class: "transcript", id: "transcript" });
-    const hint = h("p", { class: "muted small", id: "transcript-hint" }, "Click a sentence, or move with the arrow keys and press Enter, to play from there.");
+    // Say plainly whether the recording is kept: only then does clicking a sentence play it.
+    const kept = doc.audio_retained; // true | false | null (saved before the field: try the server)
+    const MARK_ONLY = "The recording of this session was not kept, so there is no playback: clicking a sentence marks it.";
+    const hint = h(
+      "p",
+      { class: "muted small", id: "transcript-hint", dataset: { audio: kept === false || !caps.audio ? "none" : "kept" } },
+      kept === false || !caps.audio ? MARK_ONLY : "The recording is kept. Click a sentence, or move with the arrow keys and press Enter, to play from there.",
+    );
     // One block per speaker turn: consecutive segments of the same speaker read as one paragraph.
     const turns = [];
     for (const seg of doc.transcript_segments || []) {
@@ -377,7 +384,9 @@ export async function renderSession(main, sessionId) {
     // Side column: player, speakers, exports
     const side = h("aside", { class: "session-side", "aria-label": "Recording and speakers" });
     const player = h("section", { class: "panel", "aria-labelledby": "player-heading" }, h("h2", { id: "player-heading" }, "Recording"));
-    if (caps.audio) {
+    if (caps.audio && kept === false) {
+      player.append(h("p", { class: "muted", id: "player-unavailable" }, "Not kept: the recording was deleted once processed (the upload's choice or this clinic's setting). The transcript and notes stay."));
+    } else if (caps.audio) {
       audio = h("audio", { controls: true, preload: "metadata", id: "player", class: "player" });
       auth.ticket(sessionId, "audio").then(
         (ticket) => {
@@ -389,6 +398,8 @@ export async function renderSession(main, sessionId) {
       audio.addEventListener("error", () => {
         audio.hidden = true;
         unavailable.hidden = false;
+        hint.dataset.audio = "none";
+        hint.textContent = MARK_ONLY;
       });
       audio.addEventListener("timeupdate", () => {
         const idx = indexAt(audio.currentTime);
