@@ -439,7 +439,13 @@ export async function renderSession(main, sessionId) {
       signoff.load().catch((err) => toast(err.message, "error"));
     }
 
-    clear(body, qualityBanner(), banner, h("div", { class: "session-layout" }, side, h("div", { class: "session-main" }, tabBox)));
+    // Banners can be long on a phone: one tap goes to the transcript.
+    const jump = h(
+      "p",
+      { class: "jump-link" },
+      h("button", { type: "button", class: "link", id: "jump-transcript", onclick: () => { main.querySelector('[data-tab="transcript"]').click(); tabBox.scrollIntoView({ block: "start" }); } }, "Go to the transcript"),
+    );
+    clear(body, jump, qualityBanner(), banner, h("div", { class: "session-layout" }, side, h("div", { class: "session-main" }, tabBox)));
   }
 
   function denialList(denials, goTo) {
