@@ -8,10 +8,13 @@ Screenshots of each page at 1366x900 and 390x844 go to out/web-desk/ (the viewpo
 
 from __future__ import annotations
 
+import asyncio
+import re
 import uuid
 from pathlib import Path
 
 import pytest
+from temporalio.client import WorkflowExecutionStatus
 
 from tests.api_helpers import Account, Api, make_account
 from tests.harness import REPO
@@ -219,3 +222,55 @@ async def test_delete_a_patient_and_the_admin_view(
         _at(browser, metrics)
         _fits(browser, "admin patients")
         _shot(browser, "08-admin-patients", metrics)
+
+
+async def test_a_session_no_worker_takes_says_so(
+    api: Api,
+    browser,  # noqa: F811
+) -> None:
+    """No countdown while nobody works on a session: its windows go to a task queue no worker polls, and
+    after the waiting threshold the page says "Waiting for a transcription worker since …"."""
+    import dataclasses
+
+    from tests.api_helpers import upload
+    from tests.harness import CORPUS
+    from therapybridge.api.routes.sessions import session_input
+    from therapybridge.db import SessionRecord, session_scope
+    from therapybridge.temporal import WORKFLOW_NAME, workflow_config, workflow_id
+
+    who = await make_account(api)
+    r = await upload(api, who, CORPUS / "real" / "jfk.flac")
+    assert r.status_code == 202, r.text
+    sid = r.json()["id"]
+    async with api.client(who.token) as c:  # stop the normal run; the upload stays for a new one
+        assert (await c.post(f"/api/sessions/{sid}/cancel")).status_code in (200, 202)
+    client, settings = api.stack.client, api.stack.settings
+    deadline = asyncio.get_running_loop().time() + 120
+    while (await client.get_workflow_handle(workflow_id(sid)).describe()).status == WorkflowExecutionStatus.RUNNING:
+        assert asyncio.get_running_loop().time() < deadline, "the cancelled run did not close"
+        await asyncio.sleep(0.5)
+    async with session_scope() as s:
+        row = await s.get(SessionRecord, sid)
+        assert row is not None
+        row.status, row.progress, row.error = "queued", 0, None
+        s.add(row)
+        await s.commit()
+        inp = session_input(row)
+    config = dataclasses.replace(workflow_config(settings), gpu_task_queue=f"nobody-polls-{uuid.uuid4().hex[:8]}")
+    await client.start_workflow(
+        WORKFLOW_NAME, args=[inp, config], id=workflow_id(sid), task_queue=settings.io_task_queue
+    )
+    try:
+        sign_in(browser, api, who)
+        browser.get(f"{api.base_url}/#/sessions/{sid}")
+        eta = find(browser, "#progress-eta")
+        # 30 s after the windows were scheduled, plus preprocessing on a loaded machine: a generous deadline.
+        wait(browser, lambda d: eta.get_attribute("data-waiting") == "true", 300, "no waiting message")
+        assert re.fullmatch(r"Waiting for a transcription worker since \d{1,2}:\d{2}( [AP]M)?", eta.text), eta.text
+        for metrics in (LAPTOP, PHONE):
+            _at(browser, metrics)
+            _fits(browser, "waiting for a worker")
+            _shot(browser, "09-waiting-for-a-worker", metrics)
+    finally:
+        async with api.client(who.token) as c:
+            assert (await c.delete(f"/api/sessions/{sid}")).status_code == 204  # terminates the workflow

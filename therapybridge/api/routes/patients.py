@@ -61,8 +61,6 @@ async def update_patient(patient_id: str, body: PatientUpdate, user: CurrentUser
     patient = await own_patient(db, user, patient_id)
     changes = body.model_dump(exclude_unset=True)
     if "name" in changes:
-        if changes["name"] is None:
-            raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="name cannot be empty")
         patient.name = changes["name"]
     if "date_of_birth" in changes:
         patient.date_of_birth = body.date_of_birth.isoformat() if body.date_of_birth else None
