@@ -71,3 +71,15 @@ async def test_an_upload_can_keep_its_recording(api: Api, therapist: Account) ->
         assert r.status_code == 200 and len(r.content) > 1000
         bad = await upload(api, therapist, CORPUS / "real" / "jfk.flac", data={**fields, "keep_audio": "maybe"})
         assert bad.status_code == 422 and "keep_audio" in bad.text
+
+
+async def test_a_meeting_excerpt_is_flagged_as_not_a_therapy_recording(api: Api, therapist: Account) -> None:
+    """A 30-s AMI meeting excerpt (several speakers, little speech) through the real pipeline: the
+    document carries quality warnings, so the page shows them instead of confident clinical prose."""
+    r = await upload(api, therapist, CORPUS / "real" / "dev00.wav")
+    assert r.status_code == 202, r.text
+    doc = await wait_status(api, therapist, r.json()["id"], {"processed", "failed"})
+    assert doc["status"] == "processed"
+    codes = {w["code"] for w in doc["quality_warnings"]}
+    assert "little_speech" in codes, doc["quality_warnings"]
+    assert all(w["message"] for w in doc["quality_warnings"])

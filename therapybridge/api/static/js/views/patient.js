@@ -202,11 +202,15 @@ export async function renderPatient(main, patientId) {
     clear(
       listBox,
       h(
-        "table",
-        { class: "table" },
-        h("caption", { class: "visually-hidden" }, `Sessions of ${patient.name}`),
-        h("thead", {}, h("tr", {}, ["Session", "Status", "Risk", "Sign-off", "Length", "File", "Uploaded"].map((t) => h("th", { scope: "col" }, t)))),
-        tableBody,
+        "div",
+        { class: "table-wrap" }, // scrolls inside the panel rather than widening the page
+        h(
+          "table",
+          { class: "table" },
+          h("caption", { class: "visually-hidden" }, `Sessions of ${patient.name}`),
+          h("thead", {}, h("tr", {}, ["Session", "Status", "Risk", "Sign-off", "Length", "File", "Uploaded"].map((t) => h("th", { scope: "col" }, t)))),
+          tableBody,
+        ),
       ),
     );
   }
@@ -346,6 +350,6 @@ export function signoffBadges(s) {
 /** The session list's risk column: safety flags nobody has acknowledged or dismissed yet. */
 export function riskBadge(s) {
   if (s.open_flags) return h("span", { class: "badge badge-bad open-flags" }, `⚠ ${s.open_flags} open risk flag${s.open_flags > 1 ? "s" : ""}`);
-  if (s.open_flags === 0) return h("span", { class: "badge badge-muted" }, "No open flags");
+  if (s.open_flags === 0) return h("span", { class: "badge badge-muted" }, "None open");
   return "–";
 }

@@ -118,22 +118,26 @@ export async function renderPatients(main) {
     clear(
       reviewBox,
       h(
-        "table",
-        { class: "table" },
-        h("caption", { class: "visually-hidden" }, "Sessions awaiting sign-off"),
-        h("thead", {}, h("tr", {}, ["Session", "Patient", "Status", "Risk", "Sign-off"].map((t) => h("th", { scope: "col" }, t)))),
+        "div",
+        { class: "table-wrap" },
         h(
-          "tbody",
-          {},
-          page.data.map((s) =>
-            h(
-              "tr",
-              { dataset: { sessionId: s.id, noteStatus: s.note_status || "", openFlags: String(s.open_flags ?? "") } },
-              h("th", { scope: "row" }, h("a", { href: `#/sessions/${s.id}` }, date(s.session_date || s.created_at))),
-              h("td", {}, byId.get(s.patient_id) || "–"),
-              h("td", {}, statusBadge(s.status, s.progress)),
-              h("td", { class: "risk-cell" }, riskBadge(s)),
-              h("td", { class: "signoff-cell" }, signoffBadges(s)),
+          "table",
+          { class: "table" },
+          h("caption", { class: "visually-hidden" }, "Sessions awaiting sign-off"),
+          h("thead", {}, h("tr", {}, ["Session", "Patient", "Status", "Risk", "Sign-off"].map((t) => h("th", { scope: "col" }, t)))),
+          h(
+            "tbody",
+            {},
+            page.data.map((s) =>
+              h(
+                "tr",
+                { dataset: { sessionId: s.id, noteStatus: s.note_status || "", openFlags: String(s.open_flags ?? "") } },
+                h("th", { scope: "row" }, h("a", { href: `#/sessions/${s.id}` }, date(s.session_date || s.created_at))),
+                h("td", {}, byId.get(s.patient_id) || "–"),
+                h("td", {}, statusBadge(s.status, s.progress)),
+                h("td", { class: "risk-cell" }, riskBadge(s)),
+                h("td", { class: "signoff-cell" }, signoffBadges(s)),
+              ),
             ),
           ),
         ),
