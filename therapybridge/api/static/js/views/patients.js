@@ -111,6 +111,8 @@ export async function renderPatients(main) {
       return;
     }
     const byId = new Map(patients.map((p) => [p.id, p.name]));
+    // An administrator's API list holds every therapist's sessions; only theirs await *their* sign-off.
+    page.data = page.data.filter((s) => !me || s.therapist_id === me.id);
     if (!page.data.length) {
       clear(reviewBox, h("p", { class: "empty" }, "Nothing waits for your sign-off."));
       return;
@@ -157,7 +159,8 @@ export async function renderPatients(main) {
     ),
     othersPanel,
   );
-  me = await request("GET", "/api/auth/me").catch(() => null);
+  // Who is looking (to tell an administrator's own patients from the others'), alongside the list.
+  const whoami = request("GET", "/api/auth/me").catch(() => null);
 
   const all = [];
   for (let offset = 0; ; offset += 500) {
@@ -166,6 +169,7 @@ export async function renderPatients(main) {
     if (!page.data || page.data.length < 500 || all.length >= page.count) break;
   }
   patients = all.sort((a, b) => a.name.localeCompare(b.name));
+  me = await whoami;
   renderList();
   await loadReview();
 }
