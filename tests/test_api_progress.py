@@ -159,11 +159,3 @@ def _check_exports(exports: dict[str, httpx.Response], doc: dict, tmp_path: Path
     assert txt.count("\n\n") == n - 1 and txt.startswith("[00:00:0")
     assert "attachment" in exports["transcript.txt"].headers["content-disposition"]
     assert AUDIO_NAME not in exports["transcript.txt"].headers["content-disposition"]
-
-
-def test_time_left_extrapolates_only_while_running() -> None:
-    from therapybridge.domain.progress import time_left
-
-    assert time_left(25, 30.0) == 90.0
-    assert time_left(0, 30.0) is None and time_left(100, 30.0) is None
-    assert time_left(50, 1.0, min_elapsed_s=2.0) is None  # too early to say

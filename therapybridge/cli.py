@@ -15,7 +15,6 @@ import logging
 import os
 import socket
 import sys
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -30,7 +29,7 @@ from therapybridge.blobs import BlobStore
 from therapybridge.document import Evidence, ExtractedNotes, SessionDocument
 from therapybridge.domain.clock import clock
 from therapybridge.domain.note_formats import render_note
-from therapybridge.domain.progress import time_left
+from therapybridge.domain.progress import Measured, elapsed_since, estimate_left
 from therapybridge.domain.speaker_hints import SESSION_TYPES, HintError, SpeakerHints, resolve_hints
 from therapybridge.notes_engine import Provider
 from therapybridge.settings import get_settings
@@ -39,10 +38,12 @@ from therapybridge.temporal import connect, query_progress, start_session
 from therapybridge.transcript_input import TranscriptInputError, read_transcript
 
 
-def _bar(p: m.Progress, elapsed: float, width: int = 30) -> str:
+def _bar(p: m.Progress, width: int = 30) -> str:
     filled = int(width * p.progress / 100)
-    left = time_left(p.progress, elapsed, min_elapsed_s=2.0)
-    eta = f" ~{left:.0f}s left" if left is not None else ""
+    # From the measured transcription rate (domain/progress.py); the percent alone misleads.
+    transcribing_s = elapsed_since(p.transcribe_started_at)
+    left = estimate_left(Measured(p.status, transcribing_s, p.audio_seconds_total, p.audio_seconds_done))
+    eta = " waiting for a worker" if p.waiting_for else f" ~{left:.0f}s left" if left is not None else ""
     return f"\r[{'#' * filled}{'.' * (width - filled)}] {p.progress:3d}% {p.status:<16} {eta:<14}"
 
 
@@ -104,7 +105,6 @@ async def process(
         handle = await start_session(client, settings, inp)
         print(f"Session {session_id} (workflow {handle.id})", file=sys.stderr)
 
-        t0 = time.monotonic()
         result_task = asyncio.ensure_future(handle.result())
         tty, last = sys.stderr.isatty(), (-1, "")
         while not result_task.done():
@@ -112,7 +112,7 @@ async def process(
                 p = await query_progress(client, session_id)
                 if not quiet and (tty or (p.progress, p.status) != last):
                     # A terminal gets one redrawn bar; a log file one line per change.
-                    bar = _bar(p, time.monotonic() - t0)
+                    bar = _bar(p)
                     print(bar if tty else bar.lstrip("\r"), end="" if tty else "\n", file=sys.stderr, flush=True)
                     last = (p.progress, p.status)
             except Exception:
@@ -182,6 +182,7 @@ def render_notes(n: ExtractedNotes) -> str:
         lines.append("Action items: " + "; ".join(f"{a.task} ({a.category}{_at(a.evidence)})" for a in n.action_items))
     a = n.analytics
     if a.get("reflection_to_question") is not None or a.get("questions"):
+
         def show(key: str) -> str:
             return "-" if a.get(key) is None else str(a[key])
 

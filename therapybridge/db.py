@@ -112,6 +112,8 @@ class SessionRecord(SQLModel, table=True):
     min_speakers: int | None = None
     max_speakers: int | None = None
     session_type: str | None = None
+    # Keep the recording after processing (upload option); None: the clinic's RETAIN_AUDIO.
+    keep_audio: bool | None = None
     duration_seconds: float | None = None
     document: dict | None = Field(default=None, sa_column=Column(JSON, nullable=True))
     # Sign-off at a glance, for the session list (kept by therapybridge.signoff, recomputed from the

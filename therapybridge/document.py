@@ -156,6 +156,13 @@ class ModelsUsed(BaseModel):
     notes: ModelRef | None = None
 
 
+class QualityWarning(BaseModel):
+    """Why the roles or notes of a session may not be trusted (added, issue 16; domain/quality.py)."""
+
+    code: Literal["speakers", "little_speech", "low_asr_confidence"]
+    message: str
+
+
 class SessionDocument(BaseModel):
     id: str
     patient_id: str | None = None
@@ -177,3 +184,10 @@ class SessionDocument(BaseModel):
     created_at: datetime | None = None
     session_date: str | None = None
     models: ModelsUsed = Field(default_factory=ModelsUsed)
+    # Added (issue 16): non-empty when the recording does not look like a two-person session the roles
+    # and notes can stand on (speaker count, little speech, low ASR confidence); the page then shows
+    # these instead of the clinical prose. Documents saved before this field have none.
+    quality_warnings: list[QualityWarning] = Field(default_factory=list)
+    # Added (issue 16): whether the recording is kept for playback (the upload's choice, else the clinic's
+    # RETAIN_AUDIO); null in documents saved before this field and while processing.
+    audio_retained: bool | None = None

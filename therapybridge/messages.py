@@ -59,6 +59,7 @@ class SessionInput:
     max_speakers: int | None = None
     patient_id: str | None = None
     therapist_id: str | None = None
+    retain_audio: bool | None = None  # keep the recording (upload option); None: the clinic's RETAIN_AUDIO
 
 
 @dataclass
@@ -187,6 +188,15 @@ class Progress:
     error: str | None = None
     windows_total: int = 0
     windows_done: int = 0
+    # Measured by the workflow for the time-left estimate (domain/progress.py); a worker of an older
+    # version leaves them empty and the page shows no countdown.
+    transcribe_started_at: str | None = None
+    audio_seconds_total: float = 0.0
+    audio_seconds_done: float = 0.0
+    # Filled by the gateway from the workflow's pending activities, never by the workflow: which kind of
+    # worker the session has been waiting for, and since when (ISO time), when none has taken its work.
+    waiting_for: str | None = None
+    waiting_since: str | None = None
 
 
 @dataclass

@@ -18,8 +18,14 @@ from therapybridge.document import (
     Speaker,
     SpeakerTurn,
 )
+from therapybridge.domain.quality import quality_warnings
 from therapybridge.domain.transcript import transcript_text
 from therapybridge.settings import get_settings
+
+
+def retain_audio(session: m.SessionInput) -> bool:
+    """The upload's choice, else the clinic's setting."""
+    return get_settings().retain_audio if session.retain_audio is None else session.retain_audio
 
 
 def build_document(req: m.SaveRequest, store: BlobStore) -> SessionDocument:
@@ -37,6 +43,7 @@ def build_document(req: m.SaveRequest, store: BlobStore) -> SessionDocument:
         diarization=req.diarization,  # type: ignore[arg-type]
         timings=req.timings,
         processed_at=datetime.now(UTC) if req.status == "processed" else None,
+        audio_retained=retain_audio(s) if req.status == "processed" else None,
         models=ModelsUsed(**{k: ModelRef(name=v.name, version=v.version) for k, v in req.models.items()}),
     )
     if req.merged_ref and store.exists(req.merged_ref):
@@ -46,6 +53,8 @@ def build_document(req: m.SaveRequest, store: BlobStore) -> SessionDocument:
         doc.speakers = [Speaker.model_validate(x) for x in merged["speakers"]]
         doc.speaker_turns = [SpeakerTurn.model_validate(x) for x in merged["turns"]]
         doc.transcript_text = transcript_text(doc.transcript_segments, doc.speakers)
+        if req.status == "processed":
+            doc.quality_warnings = quality_warnings(doc.speakers, doc.transcript_segments, doc.diarization)
     if req.notes_ref and store.exists(req.notes_ref):
         doc.extracted_notes = ExtractedNotes.model_validate(store.read_json(req.notes_ref))
     return doc
@@ -85,5 +94,5 @@ async def save(req: m.SaveRequest) -> None:
         # Sign-off: the first save writes the engine's drafts; a reprocess adds a draft beside a
         # signed note, never over it (idempotent, as this activity must be).
         await signoff.after_save(doc.id, activity.info().workflow_run_id)
-    apply_retention(doc.id, doc.status, store, get_settings().retain_audio)
+    apply_retention(doc.id, doc.status, store, retain_audio(req.session))
     log_stage("save", doc.id, time.monotonic() - t0, status=doc.status)

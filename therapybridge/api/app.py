@@ -27,6 +27,7 @@ from therapybridge.api.routes import (
     audit,
     auth,
     codec,
+    config,
     control,
     exports,
     health,
@@ -173,6 +174,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         health,
         codec,
         audit,
+        config,
     ):
         app.include_router(module.router)
     app.include_router(review.me)

@@ -40,6 +40,11 @@ UPLOAD_BODY: dict[str, Any] = {
                             "description": "individual = 2 speakers, couple = 3, family = 3 to 6, group = "
                             "3 or more; explicit counts take precedence. Nothing: counted automatically.",
                         },
+                        "keep_audio": {
+                            "type": "boolean",
+                            "description": "Keep the recording after processing, for playback (true) or delete "
+                            "it once processed (false). Nothing: the clinic's RETAIN_AUDIO.",
+                        },
                     },
                 }
             }
@@ -102,6 +107,17 @@ async def validate_audio(settings: Settings, blobs: BlobStore, key: str, filenam
         return await asyncio.to_thread(probe, path, settings.max_duration_hours * 3600)
     except InvalidAudio as exc:
         raise error(status.HTTP_400_BAD_REQUEST, str(exc)) from None
+
+
+def parse_keep_audio(value: str | None) -> bool | None:
+    """The upload's keep_audio field; None (absent or empty) means the clinic's RETAIN_AUDIO."""
+    if value is None or value == "":
+        return None
+    if value.lower() in ("true", "1", "yes", "on"):
+        return True
+    if value.lower() in ("false", "0", "no", "off"):
+        return False
+    raise field_error("keep_audio", "expected true or false", "bool_parsing")
 
 
 def parse_fields(fields: dict[str, str]) -> tuple[str, str | None, SpeakerHints]:

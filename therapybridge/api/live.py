@@ -27,7 +27,7 @@ from therapybridge.api.deps import TemporalConnection, TemporalUnavailable
 from therapybridge.api.runs import is_not_found
 from therapybridge.db import SessionRecord
 from therapybridge.document import FINAL_STATUSES, Status
-from therapybridge.domain.progress import time_left
+from therapybridge.domain.progress import Measured, elapsed_since, estimate_left
 from therapybridge.settings import Settings
 from therapybridge.temporal import query_progress, workflow_id
 
@@ -50,6 +50,10 @@ class Snapshot:
     updated_at: str | None
     estimated_time_remaining: float | None
     error: str | None
+    # Added: no worker has taken the session's work since `waiting_since` (ISO time); the page says so
+    # instead of a countdown. `waiting_for` names the kind of worker ("transcription worker", ...).
+    waiting_for: str | None = None
+    waiting_since: str | None = None
 
     @property
     def final(self) -> bool:
@@ -65,11 +69,12 @@ class Snapshot:
         return f"{self.progress}.{_RANK.get(self.status, 0)}"
 
     def same_state(self, other: Snapshot | None) -> bool:
-        return other is not None and (self.status, self.progress, self.message, self.error) == (
+        return other is not None and (self.status, self.progress, self.message, self.error, self.waiting_since) == (
             other.status,
             other.progress,
             other.message,
             other.error,
+            other.waiting_since,
         )
 
     def as_message(self) -> dict[str, Any]:
@@ -115,20 +120,27 @@ def snapshot_from_row(row: SessionRecord) -> Snapshot:
     )
 
 
-def snapshot_from_progress(p: m.Progress) -> Snapshot:
+def snapshot_from_progress(p: m.Progress, now: datetime | None = None) -> Snapshot:
+    now = now or datetime.now(UTC)
     eta = p.estimated_time_remaining
-    if eta is None and p.started_at:
-        # The workflow gave no estimate: extrapolate from the elapsed time.
-        with contextlib.suppress(ValueError):
-            eta = time_left(p.progress, (datetime.now(UTC) - datetime.fromisoformat(p.started_at)).total_seconds())
+    if eta is None and p.waiting_for is None:
+        # From the measured transcription rate only (domain/progress.py): no number beats a wrong one.
+        eta = estimate_left(
+            Measured(p.status, elapsed_since(p.transcribe_started_at, now), p.audio_seconds_total, p.audio_seconds_done)
+        )
+    message = p.message
+    if p.waiting_for is not None:
+        eta, message = None, f"waiting for a {p.waiting_for}"
     return Snapshot(
         session_id=p.session_id,
         status=p.status,
         progress=max(0, min(m.DONE, p.progress)),
-        message=p.message,
+        message=message,
         updated_at=p.updated_at,
         estimated_time_remaining=eta,
         error=p.error,
+        waiting_for=p.waiting_for,
+        waiting_since=p.waiting_since,
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from therapybridge.document import Status
 
@@ -36,6 +36,21 @@ class PatientCreate(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     date_of_birth: date | None = None
     external_id: str | None = Field(default=None, max_length=100)
+
+
+class PatientUpdate(BaseModel):
+    """The fields to change; those left out stay as they are (null clears an optional one)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    date_of_birth: date | None = None
+    external_id: str | None = Field(default=None, max_length=100)
+
+    @field_validator("name")
+    @classmethod
+    def _name_not_null(cls, v: str | None) -> str:
+        if v is None:  # only an explicit null gets here (defaults are not validated)
+            raise ValueError("a patient needs a name")
+        return v
 
 
 class PatientPublic(BaseModel):

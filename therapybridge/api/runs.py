@@ -32,6 +32,7 @@ def session_input(row: SessionRecord) -> m.SessionInput:
         max_speakers=row.max_speakers,
         patient_id=row.patient_id,
         therapist_id=row.therapist_id,
+        retain_audio=row.keep_audio,
     )
 
 

@@ -1,13 +1,102 @@
-"""The time-left estimate shown with a session's progress (the CLI bar and the gateway's streams)."""
+"""The time-left estimate shown with a session's progress (the CLI bar and the gateway's streams), and
+the "waiting for a worker" rule that replaces it when nobody works on the session.
+
+The estimate comes from measured speed, never from the percent alone: the percent bands are fixed
+(preprocessing fills 2..25, the windows 25..75), so extrapolating elapsed time over the percent said
+"a few seconds left" at 25 % with 14 s to go and "about 2 min left" 4 s before the end. Here the only
+stage with a number is transcription, where the windows done and their audio seconds give a rate;
+before the first window finishes, and in the short stages after the last one, there is no honest
+number and the answer is None (the page then says what it is doing instead of a countdown).
+"""
 
 from __future__ import annotations
 
-from therapybridge.messages import DONE
+from dataclasses import dataclass
+from datetime import datetime
+
+from therapybridge.messages import DIARIZE, TRANSCRIBE_WINDOW
+
+# Too little measured to extrapolate from: a rate from one sliver of audio or a second of wall time
+# swings wildly.
+MIN_MEASURED_AUDIO_S = 1.0
+MIN_MEASURED_WALL_S = 2.0
 
 
-def time_left(progress: int, elapsed_s: float, min_elapsed_s: float = 0.0) -> float | None:
-    """Seconds left, extrapolated from the time spent on the percent done so far; None while there is
-    nothing to extrapolate from (not started, finished, or too early to say)."""
-    if not 0 < progress < DONE or elapsed_s <= min_elapsed_s:
+@dataclass(frozen=True)
+class Measured:
+    """What the workflow has measured of one run so far (from its progress query)."""
+
+    status: str
+    transcribe_elapsed_s: float | None  # wall seconds since the windows were scheduled; None: not yet
+    audio_seconds_total: float  # audio in all transcription windows
+    audio_seconds_done: float  # audio in finished windows (plus the running ones' heartbeat share)
+
+
+def estimate_left(m: Measured) -> float | None:
+    """Seconds until transcription ends, from the measured transcription rate; None when there is no
+    measurement to stand on (not yet transcribing, no audio done yet, or past transcription)."""
+    if m.status != "transcribing" or m.transcribe_elapsed_s is None or m.audio_seconds_total <= 0:
         return None
-    return round(max(0.0, elapsed_s * (DONE - progress) / progress), 1)
+    if m.audio_seconds_done < MIN_MEASURED_AUDIO_S or m.transcribe_elapsed_s < MIN_MEASURED_WALL_S:
+        return None
+    if m.audio_seconds_done >= m.audio_seconds_total:
+        return None  # the windows are done; what remains (speakers, notes) has no measured speed
+    rate = m.audio_seconds_done / m.transcribe_elapsed_s  # audio seconds per wall second
+    return round((m.audio_seconds_total - m.audio_seconds_done) / rate, 1)
+
+
+def elapsed_since(iso: str | None, now: datetime | None = None) -> float | None:
+    """Seconds since an ISO time (the workflow's timestamps); None when there is none to read."""
+    if not iso:
+        return None
+    try:
+        start = datetime.fromisoformat(iso)
+    except ValueError:
+        return None
+    return ((now or datetime.now(start.tzinfo)) - start).total_seconds()
+
+
+# --------------------------------------------------------------------------- waiting for a worker
+
+# Activities scheduled but not started for this long mean no worker is taking them (none running, all
+# busy, or one frozen that still counts as a poller). Temporal hands a task to an idle poller within
+# milliseconds, so this is generous.
+WAITING_AFTER_S = 30.0
+GPU_ACTIVITIES = frozenset({TRANSCRIBE_WINDOW, DIARIZE})
+
+
+@dataclass(frozen=True)
+class PendingActivity:
+    """One of a workflow's pending activities as describe() reports it (the fields the rule reads)."""
+
+    activity_type: str
+    started: bool  # a worker holds it (state STARTED)
+    scheduled_at: datetime | None  # when it was last scheduled (after a retry: the retry's time)
+    last_heartbeat_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Waiting:
+    worker: str  # "transcription worker" | "processing worker"
+    since: datetime
+
+
+def waiting_for_worker(
+    pending: list[PendingActivity], now: datetime, after_s: float = WAITING_AFTER_S
+) -> Waiting | None:
+    """The oldest activity no worker has picked up for `after_s` seconds, if any; None while every
+    pending activity is either held by a worker or was scheduled only a moment ago."""
+    waiting = [
+        a for a in pending if not a.started and a.scheduled_at and (now - a.scheduled_at).total_seconds() >= after_s
+    ]
+    if not waiting:
+        return None
+
+    # Since the last sign of life: a retry after a frozen worker's heartbeat timeout is scheduled later
+    # than the worker stopped answering.
+    def since(a: PendingActivity) -> datetime:
+        return min(t for t in (a.scheduled_at, a.last_heartbeat_at, now) if t is not None)
+
+    oldest = min(waiting, key=since)
+    kind = "transcription worker" if oldest.activity_type in GPU_ACTIVITIES else "processing worker"
+    return Waiting(worker=kind, since=since(oldest))

@@ -89,6 +89,8 @@ class SessionWorkflow:
 
         self._p.windows_total = len(pre.windows)
         self._windows_seconds = [e - s for s, e in pre.windows]
+        self._p.audio_seconds_total = round(sum(self._windows_seconds), 3)
+        self._p.transcribe_started_at = workflow.now().isoformat()
         self._set("transcribing", m.PARALLEL_START, "transcribing and identifying speakers")
         parallel_t0 = workflow.time()
         diarize_task = asyncio.ensure_future(self._diarize(inp, pre))
@@ -158,6 +160,7 @@ class SessionWorkflow:
         )
         self._windows_finished.add(index)
         self._p.windows_done = len(self._windows_finished)
+        self._p.audio_seconds_done = round(sum(self._windows_seconds[i] for i in self._windows_finished), 3)
         self._update_parallel_progress()
         return result
 

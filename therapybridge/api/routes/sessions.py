@@ -128,6 +128,7 @@ async def upload_session(
         if parsed.filename is None:
             raise intake.field_error("file")
         patient_id, session_date, hints = intake.parse_fields(parsed.fields)
+        keep_audio = intake.parse_keep_audio(parsed.fields.get("keep_audio"))
         patient = await db.get(Patient, patient_id)
         if patient is None or patient.therapist_id != user.id:
             raise error(status.HTTP_404_NOT_FOUND, PATIENT_NOT_FOUND)
@@ -154,6 +155,7 @@ async def upload_session(
             min_speakers=hints.min_speakers,
             max_speakers=hints.max_speakers,
             session_type=hints.session_type,
+            keep_audio=keep_audio,
             duration_seconds=info.duration_seconds,  # counts toward the stored-hours quota at once
         )
         db.add(row)

@@ -226,6 +226,7 @@ export function capabilities() {
 const DEFAULT_CONFIG = {
   max_upload_size_mb: 500,
   allowed_extensions: [".wav", ".mp3", ".m4a", ".mp4", ".flac", ".ogg", ".oga", ".opus", ".webm", ".aac"],
+  retain_audio: false,
 };
 
 /** Upload limits: the server's own (GET /api/config) where it offers them. */

@@ -53,6 +53,12 @@ export function timeLeft(seconds) {
   return `about ${m} min left`;
 }
 
+// "12:03": when something started today, in the viewer's time zone.
+export function timeOfDay(value) {
+  const d = new Date(value);
+  return Number.isNaN(d.getTime()) ? "a while" : d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
 export function bytes(n) {
   if (n < 1024 * 1024) return `${Math.max(1, Math.round(n / 1024))} KB`;
   if (n < 1024 * 1024 * 1024) return `${(n / 1024 / 1024).toFixed(1)} MB`;

@@ -3,7 +3,7 @@
 
 import { request, uploadConfig, uploadSession } from "../api.js";
 import { navigate } from "../app.js";
-import { FINAL, bytes, clear, date, dateTime, duration, h, statusBadge, toast } from "../ui.js";
+import { FINAL, bytes, clear, confirmDialog, date, dateTime, duration, h, statusBadge, toast } from "../ui.js";
 
 const MAGIC = [
   // [offset, bytes] signatures of the accepted containers; a mismatch is caught before uploading.
@@ -27,7 +27,7 @@ function today() {
 }
 
 export async function renderPatient(main, patientId) {
-  const [patient, config] = await Promise.all([request("GET", `/api/patients/${encodeURIComponent(patientId)}`), uploadConfig()]);
+  let [patient, config] = await Promise.all([request("GET", `/api/patients/${encodeURIComponent(patientId)}`), uploadConfig()]);
   let timer = null;
   let currentUpload = null;
   let file = null;
@@ -56,6 +56,16 @@ export async function renderPatient(main, patientId) {
     h("option", { value: "" }, "From the session type"),
     [1, 2, 3, 4, 5, 6, 7, 8].map((n) => h("option", { value: String(n) }, n === 1 ? "1 person" : `${n} people`)),
   );
+  // Audio retention: the clinic's default (RETAIN_AUDIO), which this upload may change.
+  const keepAudio = h("input", { id: "upload-keep-audio", type: "checkbox", checked: Boolean(config.retain_audio) });
+  const keepAudioHelp = h("p", { class: "muted small", id: "upload-keep-audio-help" });
+  const describeKeep = () => {
+    keepAudioHelp.textContent = keepAudio.checked
+      ? "The recording is kept on the server, so you can play the transcript back."
+      : "The recording is deleted once it is processed; the transcript and notes stay, without playback.";
+  };
+  keepAudio.addEventListener("change", describeKeep);
+  describeKeep();
   const submit = h("button", { type: "submit", class: "btn btn-primary", disabled: true, id: "upload-submit" }, "Upload and process");
   const cancelUpload = h("button", { type: "button", class: "btn", hidden: true, onclick: () => currentUpload && currentUpload.abort() }, "Cancel upload");
   const bar = h("progress", { id: "upload-progress", max: "100", value: "0", "aria-labelledby": "upload-progress-label" });
@@ -126,7 +136,7 @@ export async function renderPatient(main, patientId) {
         progressBox.hidden = false;
         cancelUpload.hidden = false;
         fileError.textContent = "";
-        currentUpload = uploadSession(file, { patient_id: patientId, session_date: sessionDate.value, session_type: sessionType.value, num_speakers: speakers.value }, (fraction) => {
+        currentUpload = uploadSession(file, { patient_id: patientId, session_date: sessionDate.value, session_type: sessionType.value, num_speakers: speakers.value, keep_audio: keepAudio.checked ? "true" : "false" }, (fraction) => {
           const pct = Math.round(fraction * 100);
           bar.value = pct;
           barLabel.textContent = pct < 100 ? `Uploading · ${pct}%` : "Checking the recording…";
@@ -154,6 +164,8 @@ export async function renderPatient(main, patientId) {
       h("div", { class: "field" }, h("label", { for: "upload-session-type" }, "Session type"), sessionType),
       h("div", { class: "field" }, h("label", { for: "upload-speakers" }, "People speaking"), speakers),
     ),
+    h("div", { class: "check" }, keepAudio, h("label", { for: "upload-keep-audio" }, "Keep the recording for playback", config.retain_audio ? " (this clinic's default)" : "")),
+    keepAudioHelp,
     fileError,
     progressBox,
     h("div", { class: "actions" }, submit, cancelUpload),
@@ -179,6 +191,7 @@ export async function renderPatient(main, patientId) {
           { dataset: { sessionId: s.id, status: s.status, noteStatus: s.note_status || "", openFlags: String(s.open_flags ?? "") } },
           h("th", { scope: "row" }, h("a", { href: `#/sessions/${s.id}` }, date(s.session_date || s.created_at))),
           h("td", {}, statusBadge(s.status, s.progress)),
+          h("td", { class: "risk-cell" }, riskBadge(s)),
           h("td", { class: "signoff-cell" }, signoffBadges(s)),
           h("td", {}, duration(s.duration_seconds)),
           h("td", { class: "filename" }, s.audio_filename),
@@ -189,11 +202,15 @@ export async function renderPatient(main, patientId) {
     clear(
       listBox,
       h(
-        "table",
-        { class: "table" },
-        h("caption", { class: "visually-hidden" }, `Sessions of ${patient.name}`),
-        h("thead", {}, h("tr", {}, ["Session", "Status", "Sign-off", "Length", "File", "Uploaded"].map((t) => h("th", { scope: "col" }, t)))),
-        tableBody,
+        "div",
+        { class: "table-wrap" }, // scrolls inside the panel rather than widening the page
+        h(
+          "table",
+          { class: "table" },
+          h("caption", { class: "visually-hidden" }, `Sessions of ${patient.name}`),
+          h("thead", {}, h("tr", {}, ["Session", "Status", "Risk", "Sign-off", "Length", "File", "Uploaded"].map((t) => h("th", { scope: "col" }, t)))),
+          tableBody,
+        ),
       ),
     );
   }
@@ -218,17 +235,97 @@ export async function renderPatient(main, patientId) {
   }
   more.addEventListener("click", () => load(false));
 
+  // --- the patient's details: edit, delete ----------------------------------------------------------
+  const title = h("h1", { id: "patient-name" });
+  const details = h("p", { class: "muted", id: "patient-details" });
+  const showDetails = () => {
+    title.textContent = patient.name;
+    details.textContent = [patient.date_of_birth ? `Born ${date(patient.date_of_birth)}` : null, patient.external_id ? `Record ${patient.external_id}` : null].filter(Boolean).join(" · ");
+  };
+  showDetails();
+  const editName = h("input", { id: "edit-patient-name", required: true, maxlength: "200", autocomplete: "off" });
+  const editDob = h("input", { id: "edit-patient-dob", type: "date" });
+  const editExt = h("input", { id: "edit-patient-ext", maxlength: "100", autocomplete: "off" });
+  const editError = h("p", { class: "form-error", role: "alert" });
+  const editForm = h(
+    "form",
+    {
+      class: "inline-form",
+      id: "edit-patient",
+      hidden: true,
+      "aria-label": "Edit the patient's details",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        editError.textContent = "";
+        try {
+          patient = await request("PATCH", `/api/patients/${encodeURIComponent(patientId)}`, {
+            json: { name: editName.value.trim(), date_of_birth: editDob.value || null, external_id: editExt.value.trim() || null },
+          });
+          showDetails();
+          editForm.hidden = true;
+          toast("Saved.");
+        } catch (err) {
+          editError.textContent = err.message;
+        }
+      },
+    },
+    h("div", { class: "field" }, h("label", { for: "edit-patient-name" }, "Name"), editName),
+    h("div", { class: "field" }, h("label", { for: "edit-patient-dob" }, "Date of birth"), editDob),
+    h("div", { class: "field" }, h("label", { for: "edit-patient-ext" }, "Record ID"), editExt),
+    h("div", { class: "field field-submit" }, h("button", { type: "submit", class: "btn btn-primary", id: "edit-patient-save" }, "Save"), " ", h("button", { type: "button", class: "btn", onclick: () => (editForm.hidden = true) }, "Cancel")),
+    editError,
+  );
+  const openEdit = () => {
+    editName.value = patient.name;
+    editDob.value = patient.date_of_birth || "";
+    editExt.value = patient.external_id || "";
+    editForm.hidden = false;
+    editName.focus();
+  };
+  // Delete means delete, so a patient with sessions is not deleted behind the clinician's back: their
+  // sessions (recordings, transcripts, notes) are deleted one by one first, each with its own confirmation.
+  async function removePatient() {
+    if (sessions.length) {
+      await confirmDialog({
+        title: "This patient still has sessions",
+        body: `${patient.name} has ${sessions.length}${cursor ? " or more" : ""} session${sessions.length > 1 ? "s" : ""}. Delete each session first (that removes its recording, transcript and notes for good); then the patient can be deleted.`,
+        confirmLabel: "OK",
+        cancelLabel: "Close",
+      });
+      return;
+    }
+    const ok = await confirmDialog({
+      title: `Delete ${patient.name}?`,
+      body: "The patient's details are deleted for good. This cannot be undone.",
+      confirmLabel: "Delete patient",
+      cancelLabel: "Keep",
+      danger: true,
+    });
+    if (!ok) return;
+    try {
+      await request("DELETE", `/api/patients/${encodeURIComponent(patientId)}`);
+      toast("Patient deleted.");
+      navigate("#/patients");
+    } catch (err) {
+      toast(err.message, "error");
+    }
+  }
+
   main.append(
     h(
       "div",
       { class: "page-head" },
       h("p", { class: "crumbs" }, h("a", { href: "#/patients" }, "Patients"), " / "),
-      h("h1", {}, patient.name),
+      title,
+      details,
       h(
-        "p",
-        { class: "muted" },
-        [patient.date_of_birth ? `Born ${date(patient.date_of_birth)}` : null, patient.external_id ? `Record ${patient.external_id}` : null].filter(Boolean).join(" · "),
+        "div",
+        { class: "actions" },
+        h("button", { type: "button", class: "btn", id: "edit-patient-open", onclick: openEdit }, "Edit details"),
+        h("button", { type: "button", class: "btn btn-danger-outline", id: "delete-patient", onclick: removePatient }, "Delete patient"),
       ),
+      h("p", { class: "muted small" }, "A patient can be deleted once they have no sessions; deleting a session removes its recording, transcript and notes."),
+      editForm,
     ),
     h("div", { class: "grid-2" },
       h("section", { class: "panel" }, h("h2", { id: "upload-heading" }, "Upload a session recording"), form),
@@ -243,11 +340,16 @@ export async function renderPatient(main, patientId) {
   };
 }
 
-/** The session list's sign-off column: whether the note is signed, and the flags nobody has reviewed. */
+/** The session list's sign-off column: whether the note is signed. */
 export function signoffBadges(s) {
-  const out = [];
-  if (s.note_status === "unsigned") out.push(h("span", { class: "badge badge-busy note-unsigned" }, "Unsigned"));
-  else if (s.note_status === "signed") out.push(h("span", { class: "badge badge-ok note-signed" }, "Signed"));
-  if (s.open_flags) out.push(h("span", { class: "badge badge-bad open-flags" }, `${s.open_flags} open flag${s.open_flags > 1 ? "s" : ""}`));
-  return out.length ? out.flatMap((b, i) => (i ? [" ", b] : [b])) : "–";
+  if (s.note_status === "unsigned") return h("span", { class: "badge badge-busy note-unsigned" }, "Unsigned");
+  if (s.note_status === "signed") return h("span", { class: "badge badge-ok note-signed" }, "Signed");
+  return "–";
+}
+
+/** The session list's risk column: safety flags nobody has acknowledged or dismissed yet. */
+export function riskBadge(s) {
+  if (s.open_flags) return h("span", { class: "badge badge-bad open-flags" }, `⚠ ${s.open_flags} open risk flag${s.open_flags > 1 ? "s" : ""}`);
+  if (s.open_flags === 0) return h("span", { class: "badge badge-muted" }, "None open");
+  return "–";
 }

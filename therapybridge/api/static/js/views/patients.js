@@ -1,17 +1,63 @@
 import { request } from "../api.js";
 import { navigate } from "../app.js";
-import { clear, date, h, toast } from "../ui.js";
-import { signoffBadges } from "./patient.js";
+import { clear, date, h, statusBadge, toast } from "../ui.js";
+import { riskBadge, signoffBadges } from "./patient.js";
 
 export async function renderPatients(main) {
   const listBox = h("div", { id: "patient-list", "aria-live": "polite" }, h("p", { class: "loading" }, "Loading patients…"));
   const filter = h("input", { id: "patient-filter", type: "search", placeholder: "Name or ID", autocomplete: "off" });
+  // An administrator sees every therapist's patients; theirs and the others' are listed apart.
+  const othersBox = h("div", { id: "other-patient-list" });
+  const othersPanel = h(
+    "section",
+    { class: "panel", "aria-labelledby": "other-patients-heading", id: "other-patients", hidden: true },
+    h("h2", { id: "other-patients-heading" }, "Other therapists' patients"),
+    h("p", { class: "muted small" }, "You see these as an administrator; they are not your patients."),
+    othersBox,
+  );
   let patients = [];
+  let me = null;
+
+  function table(items, caption, withTherapist) {
+    return h(
+      "div",
+      { class: "table-wrap" },
+      h(
+        "table",
+        { class: "table" },
+        h("caption", { class: "visually-hidden" }, caption),
+        h("thead", {}, h("tr", {}, ["Name", "Date of birth", "Record ID", ...(withTherapist ? ["Therapist"] : []), "Added"].map((t) => h("th", { scope: "col" }, t)))),
+        h(
+          "tbody",
+          {},
+          items.map((p) =>
+            h(
+              "tr",
+              { dataset: { patientId: p.id, mine: String(!withTherapist) } },
+              h("th", { scope: "row" }, h("a", { href: `#/patients/${p.id}` }, p.name)),
+              h("td", {}, date(p.date_of_birth)),
+              h("td", {}, p.external_id || "–"),
+              withTherapist ? h("td", { class: "small" }, h("span", { class: "badge badge-muted", title: p.therapist_id }, `Another therapist (${p.therapist_id.slice(0, 8)})`)) : null,
+              h("td", {}, date(p.created_at)),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
 
   function renderList() {
     const q = filter.value.trim().toLowerCase();
-    const shown = patients.filter((p) => !q || p.name.toLowerCase().includes(q) || (p.external_id || "").toLowerCase().includes(q));
-    if (!patients.length) {
+    const match = (p) => !q || p.name.toLowerCase().includes(q) || (p.external_id || "").toLowerCase().includes(q);
+    const mine = patients.filter((p) => !me || p.therapist_id === me.id);
+    const others = me ? patients.filter((p) => p.therapist_id !== me.id) : [];
+    othersPanel.hidden = !others.length;
+    if (others.length) {
+      const shownOthers = others.filter(match);
+      clear(othersBox, shownOthers.length ? table(shownOthers, "Other therapists' patients", true) : h("p", { class: "empty" }, "No patient matches."));
+    }
+    const shown = mine.filter(match);
+    if (!mine.length) {
       clear(listBox, h("p", { class: "empty" }, "No patients yet. Add your first patient above."));
       return;
     }
@@ -19,29 +65,7 @@ export async function renderPatients(main) {
       clear(listBox, h("p", { class: "empty" }, "No patient matches."));
       return;
     }
-    clear(
-      listBox,
-      h(
-        "table",
-        { class: "table" },
-        h("caption", { class: "visually-hidden" }, "Your patients"),
-        h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Name"), h("th", { scope: "col" }, "Date of birth"), h("th", { scope: "col" }, "Record ID"), h("th", { scope: "col" }, "Added"))),
-        h(
-          "tbody",
-          {},
-          shown.map((p) =>
-            h(
-              "tr",
-              { dataset: { patientId: p.id } },
-              h("th", { scope: "row" }, h("a", { href: `#/patients/${p.id}` }, p.name)),
-              h("td", {}, date(p.date_of_birth)),
-              h("td", {}, p.external_id || "–"),
-              h("td", {}, date(p.created_at)),
-            ),
-          ),
-        ),
-      ),
-    );
+    clear(listBox, table(shown, "Your patients", false));
   }
 
   filter.addEventListener("input", renderList);
@@ -87,6 +111,8 @@ export async function renderPatients(main) {
       return;
     }
     const byId = new Map(patients.map((p) => [p.id, p.name]));
+    // An administrator's API list holds every therapist's sessions; only theirs await *their* sign-off.
+    page.data = page.data.filter((s) => !me || s.therapist_id === me.id);
     if (!page.data.length) {
       clear(reviewBox, h("p", { class: "empty" }, "Nothing waits for your sign-off."));
       return;
@@ -94,20 +120,26 @@ export async function renderPatients(main) {
     clear(
       reviewBox,
       h(
-        "table",
-        { class: "table" },
-        h("caption", { class: "visually-hidden" }, "Sessions awaiting sign-off"),
-        h("thead", {}, h("tr", {}, ["Session", "Patient", "Sign-off"].map((t) => h("th", { scope: "col" }, t)))),
+        "div",
+        { class: "table-wrap" },
         h(
-          "tbody",
-          {},
-          page.data.map((s) =>
-            h(
-              "tr",
-              { dataset: { sessionId: s.id, noteStatus: s.note_status || "", openFlags: String(s.open_flags ?? "") } },
-              h("th", { scope: "row" }, h("a", { href: `#/sessions/${s.id}` }, date(s.session_date || s.created_at))),
-              h("td", {}, byId.get(s.patient_id) || "–"),
-              h("td", { class: "signoff-cell" }, signoffBadges(s)),
+          "table",
+          { class: "table" },
+          h("caption", { class: "visually-hidden" }, "Sessions awaiting sign-off"),
+          h("thead", {}, h("tr", {}, ["Session", "Patient", "Status", "Risk", "Sign-off"].map((t) => h("th", { scope: "col" }, t)))),
+          h(
+            "tbody",
+            {},
+            page.data.map((s) =>
+              h(
+                "tr",
+                { dataset: { sessionId: s.id, noteStatus: s.note_status || "", openFlags: String(s.open_flags ?? "") } },
+                h("th", { scope: "row" }, h("a", { href: `#/sessions/${s.id}` }, date(s.session_date || s.created_at))),
+                h("td", {}, byId.get(s.patient_id) || "–"),
+                h("td", {}, statusBadge(s.status, s.progress)),
+                h("td", { class: "risk-cell" }, riskBadge(s)),
+                h("td", { class: "signoff-cell" }, signoffBadges(s)),
+              ),
             ),
           ),
         ),
@@ -125,7 +157,10 @@ export async function renderPatients(main) {
       h("div", { class: "panel-head" }, h("h2", { id: "patients-heading" }, "Your patients"), h("div", { class: "field field-inline" }, h("label", { for: "patient-filter" }, "Filter"), filter)),
       listBox,
     ),
+    othersPanel,
   );
+  // Who is looking (to tell an administrator's own patients from the others'), alongside the list.
+  const whoami = request("GET", "/api/auth/me").catch(() => null);
 
   const all = [];
   for (let offset = 0; ; offset += 500) {
@@ -134,6 +169,7 @@ export async function renderPatients(main) {
     if (!page.data || page.data.length < 500 || all.length >= page.count) break;
   }
   patients = all.sort((a, b) => a.name.localeCompare(b.name));
+  me = await whoami;
   renderList();
   await loadReview();
 }

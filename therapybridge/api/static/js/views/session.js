@@ -8,7 +8,7 @@ import { navigate } from "../app.js";
 import { watchProgress } from "../progress.js";
 import { corrections } from "./corrections.js";
 import { flagReview, signoffController, signoffView } from "./signoff.js";
-import { FINAL, RISK_LABELS, STAGES, clear, clock, confirmDialog, copyText, date, dateTime, duration, h, statusBadge, tabs, timeLeft, toast } from "../ui.js";
+import { FINAL, RISK_LABELS, STAGES, clear, clock, confirmDialog, copyText, date, dateTime, duration, h, statusBadge, tabs, timeLeft, timeOfDay, toast } from "../ui.js";
 
 const EXPORTS = [
   ["transcript.txt", "TXT", "Plain text transcript"],
@@ -89,14 +89,17 @@ export async function renderSession(main, sessionId) {
     const detail = h("p", { class: "muted", id: "progress-detail" });
     const eta = h("p", { class: "eta", id: "progress-eta" });
     const conn = h("p", { class: "conn", id: "progress-connection" }, "Connecting…");
-    const show = (status, progress, message, remaining) => {
+    const show = (status, progress, message, remaining, waiting = null) => {
       fill.style.width = `${progress}%`;
       bar.setAttribute("aria-valuenow", String(progress));
       bar.setAttribute("aria-valuetext", `${progress}%, ${STAGES[status] || status}`);
       pct.textContent = `${progress}%`;
       stage.textContent = STAGES[status] || status;
       detail.textContent = message || "";
-      eta.textContent = timeLeft(remaining);
+      // A countdown only from a measured rate (the server sends none otherwise); when no worker has
+      // taken the session's work, say so and since when instead.
+      eta.dataset.waiting = waiting ? "true" : "false";
+      eta.textContent = waiting ? `Waiting for a ${waiting.for} since ${timeOfDay(waiting.since)}` : timeLeft(remaining);
       clear(document.getElementById("session-status") || h("span"), statusBadge(status, progress));
     };
     clear(
@@ -114,7 +117,8 @@ export async function renderSession(main, sessionId) {
     );
     show(doc.status, doc.progress || 0, "", null);
     watcher = watchProgress(sessionId, {
-      onUpdate: (msg) => show(msg.status, msg.progress ?? 0, msg.message, msg.estimated_time_remaining),
+      onUpdate: (msg) =>
+        show(msg.status, msg.progress ?? 0, msg.message, msg.estimated_time_remaining, msg.waiting_for ? { for: msg.waiting_for, since: msg.waiting_since } : null),
       onFinal: async (msg) => {
         show(msg.status, msg.status === "processed" ? 100 : msg.progress ?? 0, msg.message, null);
         conn.textContent = "";
@@ -259,7 +263,14 @@ export async function renderSession(main, sessionId) {
 
     // Transcript
     const transcript = h("div", { class: "transcript", id: "transcript" });
-    const hint = h("p", { class: "muted small", id: "transcript-hint" }, "Click a sentence, or move with the arrow keys and press Enter, to play from there.");
+    // Say plainly whether the recording is kept: only then does clicking a sentence play it.
+    const kept = doc.audio_retained; // true | false | null (saved before the field: try the server)
+    const MARK_ONLY = "The recording of this session was not kept, so there is no playback: clicking a sentence marks it.";
+    const hint = h(
+      "p",
+      { class: "muted small", id: "transcript-hint", dataset: { audio: kept === false || !caps.audio ? "none" : "kept" } },
+      kept === false || !caps.audio ? MARK_ONLY : "The recording is kept. Click a sentence, or move with the arrow keys and press Enter, to play from there.",
+    );
     // One block per speaker turn: consecutive segments of the same speaker read as one paragraph.
     const turns = [];
     for (const seg of doc.transcript_segments || []) {
@@ -385,7 +396,9 @@ export async function renderSession(main, sessionId) {
     // Side column: player, speakers, exports
     const side = h("aside", { class: "session-side", "aria-label": "Recording and speakers" });
     const player = h("section", { class: "panel", "aria-labelledby": "player-heading" }, h("h2", { id: "player-heading" }, "Recording"));
-    if (caps.audio) {
+    if (caps.audio && kept === false) {
+      player.append(h("p", { class: "muted", id: "player-unavailable" }, "Not kept: the recording was deleted once processed (the upload's choice or this clinic's setting). The transcript and notes stay."));
+    } else if (caps.audio) {
       audio = h("audio", { controls: true, preload: "metadata", id: "player", class: "player" });
       auth.ticket(sessionId, "audio").then(
         (ticket) => {
@@ -397,6 +410,8 @@ export async function renderSession(main, sessionId) {
       audio.addEventListener("error", () => {
         audio.hidden = true;
         unavailable.hidden = false;
+        hint.dataset.audio = "none";
+        hint.textContent = MARK_ONLY;
       });
       audio.addEventListener("timeupdate", () => {
         const idx = indexAt(audio.currentTime);
@@ -438,7 +453,13 @@ export async function renderSession(main, sessionId) {
       signoff.load().catch((err) => toast(err.message, "error"));
     }
 
-    clear(body, banner, h("div", { class: "session-layout" }, side, h("div", { class: "session-main" }, tabBox)));
+    // Banners can be long on a phone: one tap goes to the transcript.
+    const jump = h(
+      "p",
+      { class: "jump-link" },
+      h("button", { type: "button", class: "link", id: "jump-transcript", onclick: () => { main.querySelector('[data-tab="transcript"]').click(); tabBox.scrollIntoView({ block: "start" }); } }, "Go to the transcript"),
+    );
+    clear(body, jump, qualityBanner(), banner, h("div", { class: "session-layout" }, side, h("div", { class: "session-main" }, tabBox)));
   }
 
   function denialList(denials, goTo) {
@@ -467,10 +488,8 @@ export async function renderSession(main, sessionId) {
     const homework = (notes.action_items || []).slice().sort((a, b) => (a.category === "homework" ? -1 : 0) - (b.category === "homework" ? -1 : 0));
     const analytics = Object.entries(notes.analytics || {}).filter(([k, v]) => v !== null && v !== undefined && !SKILL_KEYS.has(k));
     const skills = SKILL_METRICS.filter(([k]) => (notes.analytics || {})[k] !== undefined);
-    return h(
-      "div",
-      { class: "notes", id: "notes" },
-      section("Safety", flags.length ? h("p", {}, `${flags.length} risk flag${flags.length > 1 ? "s" : ""}: see the banner above.`) : h("p", { class: "muted" }, "No risk flags."), !flags.length && denials.length ? denialList(denials, goTo) : null),
+    const safety = section("Safety", flags.length ? h("p", {}, `${flags.length} risk flag${flags.length > 1 ? "s" : ""}: see the banner above.`) : h("p", { class: "muted" }, "No risk flags."), !flags.length && denials.length ? denialList(denials, goTo) : null);
+    const rest = [
       section("Mood", h("p", { id: "notes-mood" }, notes.patient_mood || "–", said(notes.mood_evidence))),
       section("Topics", (notes.key_topics || []).length ? h("ul", { class: "chips", id: "notes-topics" }, notes.key_topics.map((t) => h("li", { class: "chip" }, t, said(topicEvidence[t])))) : h("p", { class: "muted" }, "None found.")),
       section(
@@ -513,6 +532,30 @@ export async function renderSession(main, sessionId) {
             ),
           )
         : null,
+    ];
+    // A recording the roles and notes cannot stand on (doc.quality_warnings): the generated prose is
+    // not shown as if it were a clinical finding; it stays one click away for whoever wants it.
+    if ((doc.quality_warnings || []).length) {
+      return h(
+        "div",
+        { class: "notes", id: "notes" },
+        safety,
+        h("section", { class: "note-block" }, h("h3", {}, "Notes"), h("p", { id: "notes-withheld" }, "Not written up: this recording does not look like a two-person therapy session (see the warning above).")),
+        h("details", { class: "notes-anyway", id: "notes-anyway" }, h("summary", {}, "Show the generated notes anyway (unreliable)"), ...rest),
+      );
+    }
+    return h("div", { class: "notes", id: "notes" }, safety, ...rest);
+  }
+
+  function qualityBanner() {
+    const warnings = doc.quality_warnings || [];
+    if (!warnings.length) return null;
+    return h(
+      "section",
+      { class: "quality-banner", id: "quality-warning", role: "region", "aria-labelledby": "quality-heading" },
+      h("h2", { id: "quality-heading" }, "Not a therapy recording?"),
+      h("p", {}, "The therapist/client roles and the notes below are unreliable for this recording:"),
+      h("ul", {}, warnings.map((w) => h("li", { dataset: { code: w.code } }, w.message))),
     );
   }
 
