@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, get_args
@@ -28,6 +28,7 @@ from therapybridge.api.deps import TemporalConnection, TemporalUnavailable
 from therapybridge.db import SessionRecord, session_scope
 from therapybridge.document import FINAL_STATUSES, Status
 from therapybridge.domain.progress import time_left
+from therapybridge.domain.stalls import Stall, waiting_text
 from therapybridge.settings import Settings
 from therapybridge.temporal import query_progress, workflow_id
 
@@ -50,6 +51,7 @@ class Snapshot:
     updated_at: str | None
     estimated_time_remaining: float | None
     error: str | None
+    waiting_since: str | None = None  # set while its work waits for a worker that makes no progress
 
     @property
     def final(self) -> bool:
@@ -129,6 +131,15 @@ def snapshot_from_progress(p: m.Progress) -> Snapshot:
         updated_at=p.updated_at,
         estimated_time_remaining=eta,
         error=p.error,
+    )
+
+
+def with_stall(snap: Snapshot, stall: Stall | None) -> Snapshot:
+    """While no worker takes the session's work, say since when instead of a countdown."""
+    if stall is None or snap.final:
+        return snap
+    return replace(
+        snap, message=waiting_text(stall), estimated_time_remaining=None, waiting_since=stall.since.isoformat()
     )
 
 
@@ -241,7 +252,7 @@ class _Watch:
             # for the row so that it and GET /api/sessions/{id} agree.
             return await self._workflow_ended(p)
         self._ended_since = None
-        return snapshot_from_progress(p)
+        return with_stall(snapshot_from_progress(p), self.hub.stall_of(self.session_id))
 
     async def _workflow_ended(self, p: m.Progress | None) -> Snapshot | None:
         now = time.monotonic()
@@ -290,8 +301,11 @@ class Subscription:
 
 
 class ProgressHub:
-    def __init__(self, settings: Settings, temporal: TemporalConnection) -> None:
+    def __init__(
+        self, settings: Settings, temporal: TemporalConnection, stall_of: Callable[[str], Stall | None] | None = None
+    ) -> None:
         self.settings, self.temporal = settings, temporal
+        self.stall_of: Callable[[str], Stall | None] = stall_of or (lambda _sid: None)
         self._watches: dict[str, _Watch] = {}
 
     @contextlib.asynccontextmanager

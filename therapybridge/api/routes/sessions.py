@@ -44,6 +44,7 @@ from therapybridge.api.deps import (
 from therapybridge.api.limits import MULTIPART_SLACK
 from therapybridge.api.live import live_progress, load_row, record_outcome
 from therapybridge.api.models import Message, SessionList, SessionSummary
+from therapybridge.api.monitor import reconcile
 from therapybridge.api.routes.audit import record
 from therapybridge.api.upload import BadUpload, UploadTooLarge, receive_upload
 from therapybridge.blobs import BlobStore, upload_key
@@ -510,6 +511,8 @@ async def retry_session(
 ) -> SessionDocument:
     """Run a failed or cancelled session again from its stored upload."""
     row = await visible_session(db, user, session_id)
+    if row.status not in RETRYABLE and await reconcile(temporal, row.id, row.updated_at):
+        await db.refresh(row)  # its workflow was closed from outside (e.g. Terminate): now `failed`
     if row.status not in RETRYABLE:
         raise _error(
             status.HTTP_409_CONFLICT, f"only failed or cancelled sessions can be retried (this one is {row.status})"
