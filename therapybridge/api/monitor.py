@@ -87,11 +87,13 @@ def outcome_for(
 ) -> tuple[str, str | None] | None:
     """The outcome to record for a session whose row is not final, or None to leave it alone.
 
-    `desc` None: no workflow history at all. A closed run counts only if it closed after the row last
-    changed: a Retry sets the row to queued a moment before it starts the new run, and the previous,
-    terminated run must not fail the retry."""
+    `desc` None (no history on this Temporal server) is left alone: the row may belong to a workflow
+    on another server sharing the database, and a watched session's stream handles a vanished one
+    (api.live). A closed run counts only if it closed after the row last changed: a Retry sets the row
+    to queued a moment before it starts the new run, and the previous, terminated run must not fail
+    the retry."""
     if desc is None:
-        return ("failed", UNEXPECTED) if (now - row.updated_at).total_seconds() > 60 else None
+        return None
     if desc.status in (WorkflowExecutionStatus.RUNNING, WorkflowExecutionStatus.CONTINUED_AS_NEW, None):
         return None
     closed = _utc(desc.close_time)
@@ -169,7 +171,9 @@ class SessionMonitor:
             async with gate:
                 desc = await _describe(client, row.id)
             if desc is not None and desc.status == WorkflowExecutionStatus.RUNNING:
-                return pending_activities(row.id, desc)
+                # Stalls are judged on this deployment's queues only (another gateway's sessions may share
+                # the database and the server, with workers of their own).
+                return pending_activities(row.id, desc) if desc.task_queue == self.settings.io_task_queue else []
             await settle(desc, row, now)
             return []
 
