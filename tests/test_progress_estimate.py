@@ -8,8 +8,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from therapybridge import messages as m
-from therapybridge.api.live import snapshot_from_progress
-from therapybridge.domain.progress import Measured, PendingActivity, elapsed_since, estimate_left, waiting_for_worker
+from therapybridge.api.live import snapshot_from_progress, with_stall
+from therapybridge.domain.progress import Measured, elapsed_since, estimate_left
+from therapybridge.domain.stalls import Stall
 
 T0 = datetime(2026, 11, 30, 12, 3, tzinfo=UTC)
 
@@ -48,30 +49,6 @@ def test_too_little_measured_is_no_estimate() -> None:
     assert estimate_left(Measured("transcribing", 10.0, 120.0, 0.4)) is None  # a sliver of audio
 
 
-def test_waiting_for_a_worker_only_after_the_threshold() -> None:
-    fresh = PendingActivity(m.TRANSCRIBE_WINDOW, started=False, scheduled_at=T0)
-    assert waiting_for_worker([fresh], T0 + timedelta(seconds=5)) is None
-    w = waiting_for_worker([fresh], T0 + timedelta(seconds=45))
-    assert w is not None and w.worker == "transcription worker" and w.since == T0
-
-
-def test_a_held_activity_is_not_waiting() -> None:
-    running = PendingActivity(m.DIARIZE, started=True, scheduled_at=T0, last_heartbeat_at=T0)
-    assert waiting_for_worker([running], T0 + timedelta(minutes=10)) is None
-
-
-def test_waiting_since_the_last_sign_of_life_and_the_kind_of_worker() -> None:
-    # A frozen gpu worker: its attempt heartbeated at 12:03, timed out, and the retry (12:04) sits unclaimed.
-    retry = PendingActivity(
-        m.TRANSCRIBE_WINDOW, started=False, scheduled_at=T0 + timedelta(minutes=1), last_heartbeat_at=T0
-    )
-    io = PendingActivity(m.NOTES, started=False, scheduled_at=T0 + timedelta(minutes=2))
-    w = waiting_for_worker([io, retry], T0 + timedelta(minutes=5))
-    assert w is not None and w.since == T0 and w.worker == "transcription worker"
-    w = waiting_for_worker([io], T0 + timedelta(minutes=5))
-    assert w is not None and w.worker == "processing worker"
-
-
 def test_the_stream_says_waiting_instead_of_a_countdown() -> None:
     now = T0 + timedelta(minutes=4)
     p = m.Progress(
@@ -84,10 +61,10 @@ def test_the_stream_says_waiting_instead_of_a_countdown() -> None:
         audio_seconds_done=60.0,
     )
     assert snapshot_from_progress(p, now).estimated_time_remaining == 20.0
-    p.waiting_for, p.waiting_since = "transcription worker", T0.isoformat()
-    snap = snapshot_from_progress(p, now)
-    assert snap.estimated_time_remaining is None
-    assert snap.message == "waiting for a transcription worker" and snap.waiting_since == T0.isoformat()
+    # The rule of when a session waits is domain/stalls.py's (tests/test_stalls.py); here, what it shows.
+    snap = with_stall(snapshot_from_progress(p, now), Stall("s", "transcription", m.TRANSCRIBE_WINDOW, T0))
+    assert snap.estimated_time_remaining is None and snap.waiting_for == "transcription worker"
+    assert snap.message.startswith("waiting for a transcription worker since ") and snap.waiting_since == T0.isoformat()
 
 
 def test_elapsed_since_reads_iso_times() -> None:

@@ -43,7 +43,7 @@ def _bar(p: m.Progress, width: int = 30) -> str:
     # From the measured transcription rate (domain/progress.py); the percent alone misleads.
     transcribing_s = elapsed_since(p.transcribe_started_at)
     left = estimate_left(Measured(p.status, transcribing_s, p.audio_seconds_total, p.audio_seconds_done))
-    eta = " waiting for a worker" if p.waiting_for else f" ~{left:.0f}s left" if left is not None else ""
+    eta = f" ~{left:.0f}s left" if left is not None else ""
     return f"\r[{'#' * filled}{'.' * (width - filled)}] {p.progress:3d}% {p.status:<16} {eta:<14}"
 
 

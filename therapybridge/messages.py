@@ -193,10 +193,6 @@ class Progress:
     transcribe_started_at: str | None = None
     audio_seconds_total: float = 0.0
     audio_seconds_done: float = 0.0
-    # Filled by the gateway from the workflow's pending activities, never by the workflow: which kind of
-    # worker the session has been waiting for, and since when (ISO time), when none has taken its work.
-    waiting_for: str | None = None
-    waiting_since: str | None = None
 
 
 @dataclass

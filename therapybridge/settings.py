@@ -266,6 +266,24 @@ class Settings(BaseSettings):
     progress_ping_s: float = Field(
         default=15.0, description="WebSocket ping / SSE keep-alive interval for progress streams."
     )
+    stall_after_s: float = Field(
+        default=120.0,
+        gt=0,
+        description="Work that has waited this long for a kind of worker making no progress is a stall: "
+        "/api/health answers 503, the session says since when it waits, and the gateway logs it.",
+    )
+    stall_check_s: float = Field(
+        default=5.0,
+        gt=0,
+        description="How often the gateway checks running sessions against Temporal (stalls, and workflows "
+        "closed from outside such as a Terminate in the Temporal UI).",
+    )
+    child_unresponsive_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="`therapybridge serve` restarts a worker whose liveness file (touched every few seconds "
+        "by its event loop) is older than this: a frozen or hung worker, not only a dead one.",
+    )
 
     log_level: str = Field(
         default="INFO",

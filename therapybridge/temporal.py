@@ -9,20 +9,16 @@ import dataclasses
 import os
 import shutil
 import socket
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import temporalio.converter
-from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
 
 from therapybridge import messages as m
 from therapybridge.codec import EncryptionCodec, load_or_create_keys
-from therapybridge.document import FINAL_STATUSES
-from therapybridge.domain.progress import PendingActivity, waiting_for_worker
 from therapybridge.settings import Settings
 
 WORKFLOW_NAME = "SessionWorkflow"
@@ -77,42 +73,21 @@ async def start_session(client: Client, settings: Settings, inp: m.SessionInput)
 
 
 async def query_progress(client: Client, session_id: str) -> m.Progress:
-    """The workflow's `progress` query, plus what its pending activities show: the running activity's
-    heartbeat percent for movement inside a long stage (heartbeat details are {"progress": 0..1}), and
-    whether the session has been waiting for a worker (domain/progress.py)."""
+    """The workflow's `progress` query, plus the running activity's heartbeat percent for movement
+    inside a long stage (heartbeat details are {"progress": 0..1}). Whether the session waits for a
+    worker is the gateway's monitor's to say (api/monitor.py, domain/stalls.py)."""
     handle = client.get_workflow_handle(workflow_id(session_id))
     p: m.Progress = await handle.query("progress", result_type=m.Progress)
-    if p.status not in FINAL_STATUSES:
+    if p.status in ("transcribing", "diarizing", "preprocessing"):
         with contextlib.suppress(Exception):
-            p = await _add_pending_activities(client, handle, p)
+            p = await _add_heartbeat_progress(client, handle, p)
     return p
 
 
-def _dt(ts: Any) -> datetime | None:
-    """A protobuf Timestamp as an aware datetime; None when unset."""
-    return ts.ToDatetime(tzinfo=UTC) if ts is not None and (ts.seconds or ts.nanos) else None
-
-
-async def _add_pending_activities(client: Client, handle: WorkflowHandle[Any, Any], p: m.Progress) -> m.Progress:
+async def _add_heartbeat_progress(client: Client, handle: WorkflowHandle[Any, Any], p: m.Progress) -> m.Progress:
     desc = await handle.describe()
     pending = desc.raw_description.pending_activities
     if not pending:
-        return p
-    waiting = waiting_for_worker(
-        [
-            PendingActivity(
-                activity_type=act.activity_type.name,
-                started=act.state == PendingActivityState.PENDING_ACTIVITY_STATE_STARTED,
-                scheduled_at=_dt(act.scheduled_time) if act.HasField("scheduled_time") else None,
-                last_heartbeat_at=_dt(act.last_heartbeat_time) if act.HasField("last_heartbeat_time") else None,
-            )
-            for act in pending
-        ],
-        datetime.now(UTC),
-    )
-    if waiting is not None:
-        p.waiting_for, p.waiting_since = waiting.worker, waiting.since.isoformat()
-    if p.status not in ("transcribing", "diarizing", "preprocessing"):
         return p
     fractions: dict[str, list[float]] = {}
     for act in pending:

@@ -23,6 +23,7 @@ from therapybridge.api.deps import TemporalConnection, TemporalUnavailable
 from therapybridge.api.headers import SecurityHeaders
 from therapybridge.api.limits import BodyLimit, validation_error
 from therapybridge.api.live import ProgressHub
+from therapybridge.api.monitor import SessionMonitor
 from therapybridge.api.routes import (
     audit,
     auth,
@@ -139,13 +140,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await init_db()
         app.state.temporal = TemporalConnection(settings)
-        app.state.progress = ProgressHub(settings, app.state.temporal)
+        app.state.monitor = SessionMonitor(settings, app.state.temporal)
+        app.state.progress = ProgressHub(settings, app.state.temporal, app.state.monitor.stall_of)
+        app.state.monitor.start()
         app.state.background = set()
         try:
             await app.state.temporal.get()
         except TemporalUnavailable:
             log.warning("Temporal is not reachable yet; the gateway will connect on first use")
         yield
+        await app.state.monitor.stop()
         await app.state.progress.close()
         for task in app.state.background:
             task.cancel()

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, get_args
@@ -24,10 +24,11 @@ from temporalio.service import RPCError
 from therapybridge import messages as m
 from therapybridge.api.crud import load_row, record_outcome
 from therapybridge.api.deps import TemporalConnection, TemporalUnavailable
-from therapybridge.api.runs import is_not_found
+from therapybridge.api.runs import CLOSED_OUTCOMES, is_not_found
 from therapybridge.db import SessionRecord
 from therapybridge.document import FINAL_STATUSES, Status
 from therapybridge.domain.progress import Measured, elapsed_since, estimate_left
+from therapybridge.domain.stalls import Stall, waiting_text
 from therapybridge.settings import Settings
 from therapybridge.temporal import query_progress, workflow_id
 
@@ -50,8 +51,9 @@ class Snapshot:
     updated_at: str | None
     estimated_time_remaining: float | None
     error: str | None
-    # Added: no worker has taken the session's work since `waiting_since` (ISO time); the page says so
-    # instead of a countdown. `waiting_for` names the kind of worker ("transcription worker", ...).
+    # Added: the session's work has waited for a worker making no progress since `waiting_since` (ISO
+    # time; domain/stalls.py); the page says so instead of a countdown. `waiting_for` names the kind of
+    # worker ("transcription worker", ...).
     waiting_for: str | None = None
     waiting_since: str | None = None
 
@@ -123,33 +125,33 @@ def snapshot_from_row(row: SessionRecord) -> Snapshot:
 def snapshot_from_progress(p: m.Progress, now: datetime | None = None) -> Snapshot:
     now = now or datetime.now(UTC)
     eta = p.estimated_time_remaining
-    if eta is None and p.waiting_for is None:
+    if eta is None:
         # From the measured transcription rate only (domain/progress.py): no number beats a wrong one.
         eta = estimate_left(
             Measured(p.status, elapsed_since(p.transcribe_started_at, now), p.audio_seconds_total, p.audio_seconds_done)
         )
-    message = p.message
-    if p.waiting_for is not None:
-        eta, message = None, f"waiting for a {p.waiting_for}"
     return Snapshot(
         session_id=p.session_id,
         status=p.status,
         progress=max(0, min(m.DONE, p.progress)),
-        message=message,
+        message=p.message,
         updated_at=p.updated_at,
         estimated_time_remaining=eta,
         error=p.error,
-        waiting_for=p.waiting_for,
-        waiting_since=p.waiting_since,
     )
 
 
-_OUTCOME = {
-    WorkflowExecutionStatus.CANCELED: ("cancelled", None),
-    WorkflowExecutionStatus.TERMINATED: ("failed", "processing was stopped by an operator"),
-    WorkflowExecutionStatus.TIMED_OUT: ("failed", "processing timed out"),
-    WorkflowExecutionStatus.FAILED: ("failed", "processing failed"),
-}
+def with_stall(snap: Snapshot, stall: Stall | None) -> Snapshot:
+    """While no worker takes the session's work, say since when instead of a countdown."""
+    if stall is None or snap.final:
+        return snap
+    return replace(
+        snap,
+        message=waiting_text(stall),
+        estimated_time_remaining=None,
+        waiting_for=f"{stall.kind} worker",
+        waiting_since=stall.since.isoformat(),
+    )
 
 
 class SessionGone(Exception):
@@ -225,7 +227,7 @@ class _Watch:
             # for the row so that it and GET /api/sessions/{id} agree.
             return await self._workflow_ended(p)
         self._ended_since = None
-        return snapshot_from_progress(p)
+        return with_stall(snapshot_from_progress(p), self.hub.stall_of(self.session_id))
 
     async def _workflow_ended(self, p: m.Progress | None) -> Snapshot | None:
         now = time.monotonic()
@@ -239,7 +241,7 @@ class _Watch:
             if desc.status == WorkflowExecutionStatus.RUNNING:
                 self._ended_since = None  # a new run (retry) started meanwhile
                 return None
-            status, error = _OUTCOME.get(desc.status, (status, error)) if desc.status else (status, error)
+            status, error = CLOSED_OUTCOMES.get(desc.status, (status, error)) if desc.status else (status, error)
         except RPCError as exc:
             if not is_not_found(exc):
                 return None
@@ -274,8 +276,11 @@ class Subscription:
 
 
 class ProgressHub:
-    def __init__(self, settings: Settings, temporal: TemporalConnection) -> None:
+    def __init__(
+        self, settings: Settings, temporal: TemporalConnection, stall_of: Callable[[str], Stall | None] | None = None
+    ) -> None:
         self.settings, self.temporal = settings, temporal
+        self.stall_of: Callable[[str], Stall | None] = stall_of or (lambda _sid: None)
         self._watches: dict[str, _Watch] = {}
 
     @contextlib.asynccontextmanager

@@ -107,11 +107,30 @@ class BreakerReport(BaseModel):
     last_error: str | None = None  # an error type, never a message
 
 
+class StallReport(BaseModel):
+    """Work waiting for one kind of worker (therapybridge.domain.stalls); counts only, no session ids."""
+
+    sessions: int = Field(description="Sessions whose work waits for this kind of worker.")
+    waiting_s: float = Field(description="How long the oldest of them has waited.")
+    since: str = Field(description="When the oldest started waiting (ISO 8601, UTC).")
+
+
+class StallsCheck(BaseModel):
+    ok: bool
+    threshold_s: float = Field(description="STALL_AFTER_S: waiting longer than this, with no progress, is a stall.")
+    checked_at: str | None = Field(description="The gateway's last look at the running sessions (null: none yet).")
+    workers: dict[str, StallReport] = Field(
+        default_factory=dict, description="By kind of worker: `transcription` (gpu queue), `processing` (io queue)."
+    )
+
+
 class HealthReport(BaseModel):
     status: Literal["ok", "unavailable"]
     database: CheckResult
     temporal: CheckResult
     task_queues: dict[str, CheckResult]
+    # A frozen worker still polls (SIGSTOP keeps its connections open): stalls are what shows it.
+    stalls: StallsCheck | None = None
     # Provider circuit breakers (therapybridge.breaker): informational, they do not make the gateway
     # unhealthy; while one is open uploads answer 503 with Retry-After.
     breakers: dict[str, BreakerReport] = Field(default_factory=dict)

@@ -17,6 +17,14 @@ from therapybridge.db import SessionRecord
 from therapybridge.settings import Settings
 from therapybridge.temporal import query_progress, start_session, workflow_config, workflow_id
 
+# The outcome a session's row records when its workflow closed this way without the save writing it.
+CLOSED_OUTCOMES: dict[WorkflowExecutionStatus, tuple[str, str | None]] = {
+    WorkflowExecutionStatus.CANCELED: ("cancelled", None),
+    WorkflowExecutionStatus.TERMINATED: ("failed", "processing was stopped by an operator"),
+    WorkflowExecutionStatus.TIMED_OUT: ("failed", "processing timed out"),
+    WorkflowExecutionStatus.FAILED: ("failed", "processing failed"),
+}
+
 
 def is_not_found(exc: BaseException) -> bool:
     return isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND

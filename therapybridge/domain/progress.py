@@ -1,5 +1,5 @@
-"""The time-left estimate shown with a session's progress (the CLI bar and the gateway's streams), and
-the "waiting for a worker" rule that replaces it when nobody works on the session.
+"""The time-left estimate shown with a session's progress (the CLI bar and the gateway's streams). When
+nobody works on the session, domain/stalls.py's rule replaces it with "waiting for a ... worker".
 
 The estimate comes from measured speed, never from the percent alone: the percent bands are fixed
 (preprocessing fills 2..25, the windows 25..75), so extrapolating elapsed time over the percent said
@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
-from therapybridge.messages import DIARIZE, TRANSCRIBE_WINDOW
 
 # Too little measured to extrapolate from: a rate from one sliver of audio or a second of wall time
 # swings wildly.
@@ -54,49 +52,3 @@ def elapsed_since(iso: str | None, now: datetime | None = None) -> float | None:
     except ValueError:
         return None
     return ((now or datetime.now(start.tzinfo)) - start).total_seconds()
-
-
-# --------------------------------------------------------------------------- waiting for a worker
-
-# Activities scheduled but not started for this long mean no worker is taking them (none running, all
-# busy, or one frozen that still counts as a poller). Temporal hands a task to an idle poller within
-# milliseconds, so this is generous.
-WAITING_AFTER_S = 30.0
-GPU_ACTIVITIES = frozenset({TRANSCRIBE_WINDOW, DIARIZE})
-
-
-@dataclass(frozen=True)
-class PendingActivity:
-    """One of a workflow's pending activities as describe() reports it (the fields the rule reads)."""
-
-    activity_type: str
-    started: bool  # a worker holds it (state STARTED)
-    scheduled_at: datetime | None  # when it was last scheduled (after a retry: the retry's time)
-    last_heartbeat_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class Waiting:
-    worker: str  # "transcription worker" | "processing worker"
-    since: datetime
-
-
-def waiting_for_worker(
-    pending: list[PendingActivity], now: datetime, after_s: float = WAITING_AFTER_S
-) -> Waiting | None:
-    """The oldest activity no worker has picked up for `after_s` seconds, if any; None while every
-    pending activity is either held by a worker or was scheduled only a moment ago."""
-    waiting = [
-        a for a in pending if not a.started and a.scheduled_at and (now - a.scheduled_at).total_seconds() >= after_s
-    ]
-    if not waiting:
-        return None
-
-    # Since the last sign of life: a retry after a frozen worker's heartbeat timeout is scheduled later
-    # than the worker stopped answering.
-    def since(a: PendingActivity) -> datetime:
-        return min(t for t in (a.scheduled_at, a.last_heartbeat_at, now) if t is not None)
-
-    oldest = min(waiting, key=since)
-    kind = "transcription worker" if oldest.activity_type in GPU_ACTIVITIES else "processing worker"
-    return Waiting(worker=kind, since=since(oldest))

@@ -11,6 +11,7 @@ from temporalio.worker import (
     WorkerTuner,
 )
 
+from therapybridge import liveness
 from therapybridge.activities.diarize import diarize
 from therapybridge.activities.transcribe import transcribe_window
 from therapybridge.logs import setup_logging
@@ -28,6 +29,7 @@ log = logging.getLogger("therapybridge.worker_gpu")
 async def main() -> None:
     settings = get_settings()
     setup_logging(settings, "worker_gpu")
+    _liveness = liveness.start(settings.child_unresponsive_s)  # held here: a task nobody references can vanish
     plan = thread_plan(settings)
     apply_thread_plan(plan)
     log.info("thread plan", extra=asdict(plan))

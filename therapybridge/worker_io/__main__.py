@@ -4,7 +4,7 @@ import asyncio
 
 from temporalio.worker import Worker
 
-from therapybridge import db
+from therapybridge import db, liveness
 from therapybridge.activities.merge import merge_transcript
 from therapybridge.activities.notes import notes
 from therapybridge.activities.preprocess import preprocess
@@ -22,6 +22,7 @@ from therapybridge.workflows import PurgeWorkflow, RenotesWorkflow, SessionWorkf
 async def main() -> None:
     settings = get_settings()
     setup_logging(settings, "worker_io")
+    _liveness = liveness.start(settings.child_unresponsive_s)  # held here: a task nobody references can vanish
     await db.init_db()
     client = await connect(settings)
     await ensure_purge_schedule(client, settings)

@@ -22,6 +22,7 @@ from therapybridge.api.deps import (
 )
 from therapybridge.api.intake import error
 from therapybridge.api.models import Message
+from therapybridge.api.monitor import reconcile
 from therapybridge.api.routes.audit import record
 from therapybridge.api.routes.sessions import ERRORS
 from therapybridge.blobs import BlobStore
@@ -87,6 +88,8 @@ async def retry_session(
 ) -> SessionDocument:
     """Run a failed or cancelled session again from its stored upload."""
     row = await visible_session(db, user, session_id)
+    if row.status not in crud.RETRYABLE and await reconcile(temporal, row.id, row.updated_at):
+        await db.refresh(row)  # its workflow was closed from outside (e.g. Terminate): now `failed`
     if row.status not in crud.RETRYABLE:
         raise error(
             status.HTTP_409_CONFLICT, f"only failed or cancelled sessions can be retried (this one is {row.status})"

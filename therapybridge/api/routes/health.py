@@ -1,9 +1,11 @@
-"""GET /api/health: database, Temporal, and pollers on both task queues. 200 only when all are up."""
+"""GET /api/health: database, Temporal, pollers on both task queues, and no stalled work. 200 only when
+all are fine."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request, status
 from fastapi.responses import JSONResponse
@@ -11,7 +13,8 @@ from sqlalchemy import text
 
 from therapybridge import breaker
 from therapybridge.api.deps import SettingsDep, TemporalUnavailable
-from therapybridge.api.models import BreakerReport, CheckResult, HealthReport
+from therapybridge.api.models import BreakerReport, CheckResult, HealthReport, StallReport, StallsCheck
+from therapybridge.api.monitor import SessionMonitor
 from therapybridge.db import get_engine
 from therapybridge.supervisor import queue_has_pollers
 
@@ -26,6 +29,22 @@ async def _database() -> CheckResult:
         return CheckResult(ok=True)
     except Exception as exc:  # any failure is "down"; the type says which
         return CheckResult(ok=False, detail=f"unreachable ({type(exc).__name__})")
+
+
+def _stalls(monitor: SessionMonitor, threshold_s: float) -> StallsCheck:
+    """From the session monitor's last sweep (every STALL_CHECK_S): per kind of worker, how many
+    sessions wait and the longest wait."""
+    now = datetime.now(UTC)
+    workers: dict[str, StallReport] = {}
+    for kind in sorted({s.kind for s in monitor.stalls}):
+        mine = [s for s in monitor.stalls if s.kind == kind]
+        oldest = min(mine, key=lambda s: s.since)
+        workers[kind] = StallReport(
+            sessions=len({s.session_id for s in mine}), waiting_s=round(oldest.waited_s(now), 1),
+            since=oldest.since.isoformat(),
+        )  # fmt: skip
+    checked = monitor.checked_at.isoformat() if monitor.checked_at else None
+    return StallsCheck(ok=not workers, threshold_s=threshold_s, checked_at=checked, workers=workers)
 
 
 @router.get(
@@ -53,9 +72,10 @@ async def health(request: Request, settings: SettingsDep) -> JSONResponse:
                 pollers[q] = CheckResult(ok=False, detail=f"cannot describe ({type(exc).__name__})")
     except (TemporalUnavailable, TimeoutError, Exception) as exc:
         temporal = CheckResult(ok=False, detail=f"unreachable ({type(exc).__name__})")
-    ok = database.ok and temporal.ok and all(p.ok for p in pollers.values())
+    stalls = _stalls(request.app.state.monitor, settings.stall_after_s)
+    ok = database.ok and temporal.ok and all(p.ok for p in pollers.values()) and stalls.ok
     report = HealthReport(
-        status="ok" if ok else "unavailable", database=database, temporal=temporal, task_queues=pollers
+        status="ok" if ok else "unavailable", database=database, temporal=temporal, task_queues=pollers, stalls=stalls
     )
     with contextlib.suppress(Exception):  # no database: the check above already says so
         async with asyncio.timeout(CHECK_TIMEOUT_S):

@@ -1,7 +1,7 @@
 """Live progress over WebSocket and Server-Sent Events (both fed by api.live.ProgressHub).
 
 Messages: {type: "progress", session_id, status, progress, message, updated_at,
-estimated_time_remaining, error, final}; a message on every change, never going backwards; the final
+estimated_time_remaining, error, waiting_since, final}; a message on every change, never going backwards; the final
 message (processed, failed or cancelled) ends the stream. A client that connects after the end gets
 the final state at once.
 """
