@@ -244,21 +244,36 @@ def test_temporal_is_backed_by_the_compose_postgres(compose: dict[str, Any]) -> 
     services = compose["services"]
     temporal = services["temporal"]["environment"]
     pg = services["postgres"]["environment"]
-    assert temporal["DB"] == "postgres12" and temporal["POSTGRES_SEEDS"] == "postgres"
+    assert temporal["POSTGRES_SEEDS"] == "postgres"
     assert temporal["POSTGRES_USER"] == pg["POSTGRES_USER"]
     assert temporal["POSTGRES_PWD"] == pg["POSTGRES_PASSWORD"] == "s3cr3tpw"
     assert services["temporal-schema"]["environment"]["SQL_PASSWORD"] == pg["POSTGRES_PASSWORD"]
-    dyn = temporal["DYNAMIC_CONFIG_FILE_PATH"]
-    mounts = [v.split(":")[1] for v in services["temporal"]["volumes"]]
-    assert "/etc/temporal/" + dyn in mounts
     for name in ("api", "worker_io"):
         url = services[name]["environment"]["DATABASE_URL"]
         assert url == f"postgresql://{pg['POSTGRES_USER']}:s3cr3tpw@postgres:5432/{pg['POSTGRES_DB']}", name
         assert Settings(database_url=url).resolved_database_url.startswith("postgresql+asyncpg://")
 
 
+def test_temporal_server_runs_the_tested_configuration(compose: dict[str, Any]) -> None:
+    """The compose file's Temporal server is the one the cluster tests run (tests/cluster/): the version
+    they build, the config folder mounted whole and started by its start.sh, and every variable it sets
+    read by the config template."""
+    services = compose["services"]
+    version = (REPO / "docker" / "temporal" / "VERSION").read_text().strip()
+    for name in ("temporal", "temporal-schema", "temporal-namespace"):
+        assert services[name]["image"].endswith(f":{version}"), name
+    temporal = services["temporal"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in temporal["volumes"]}
+    assert mounts == {"/etc/temporal/therapybridge": "./docker/temporal"}
+    assert temporal["entrypoint"] == ["/bin/sh", "/etc/temporal/therapybridge/start.sh"]
+    template = (REPO / "docker" / "temporal" / "therapybridge.yaml").read_text()
+    assert template.startswith("# enable-template")
+    for var in temporal["environment"]:
+        assert f'env "{var}"' in template, var
+
+
 def test_temporal_dynamic_config_is_well_formed() -> None:
-    data = yaml.safe_load((REPO / "docker" / "temporal-dynamicconfig.yaml").read_text())
+    data = yaml.safe_load((REPO / "docker" / "temporal" / "dynamicconfig.yaml").read_text())
     assert isinstance(data, dict) and data
     for key, entries in data.items():
         assert isinstance(entries, list) and entries, key
