@@ -1,0 +1,265 @@
+"""The production topology as processes on loopback: PostgreSQL, the real Temporal server on it (the
+binaries `scripts/setup.sh` builds, the configuration in docker/temporal/), the API gateway, one io
+worker and two gpu workers sharing one blob directory and one CODEC_KEYS.
+
+The Temporal server listens on 127.0.0.2, a loopback address the gateway does not count as local, so
+`therapybridge serve` runs as the gateway alone, exactly as in docker-compose.yml. Every child gets
+SIGKILL if the test process dies (PR_SET_PDEATHSIG), and the fixture stops everything it started.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ctypes
+import os
+import random
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, ListWorkflowExecutionsRequest
+from temporalio.client import Client
+
+from tests.fault_harness import Gateway, read_log
+from tests.harness import REPO, Postgres, WorkerProcess, temporal_cli
+
+TEMPORAL_DIR = REPO / "docker" / "temporal"
+TEMPORAL_VERSION = (TEMPORAL_DIR / "VERSION").read_text().strip()
+HOST = "127.0.0.2"  # the Temporal server's address (see the module docstring)
+NAMESPACE = "default"
+
+
+def temporal_bin_dir() -> Path:
+    """Where `scripts/setup.sh` installs the server and the schema tool of TEMPORAL_VERSION."""
+    gopath = os.environ.get("GOPATH") or str(Path.home() / "go")
+    return Path(gopath.split(os.pathsep)[0]) / "bin" / f"temporal-server-v{TEMPORAL_VERSION}"
+
+
+def schema_dir() -> Path:
+    """The server module's PostgreSQL schemas (in the Go module cache since the build)."""
+    modcache = os.environ.get("GOMODCACHE") or str(Path(os.environ.get("GOPATH") or Path.home() / "go") / "pkg/mod")
+    return Path(modcache) / f"go.temporal.io/server@v{TEMPORAL_VERSION}" / "schema" / "postgresql" / "v12"
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGKILL when the test process ends, however it ends (no orphans)."""
+    ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+
+
+def low_port(host: str = HOST) -> int:
+    """A free port below the kernel's ephemeral range (32768 and up on Linux): Temporal stores membership
+    ports as smallint, and no outgoing connection can take such a port while the server is down for a
+    restart (an ephemeral one could)."""
+    rng = random.Random()
+    for _ in range(1000):
+        port = rng.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind((host, port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port between 20000 and 32000")
+
+
+def wait_port(host: str, port: int, timeout: float, alive: Callable[[], bool] = lambda: True) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not alive():
+            raise RuntimeError(f"the process meant to listen on {host}:{port} exited")
+        with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+            return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listens on {host}:{port} after {timeout}s")
+
+
+class TemporalServer:
+    """docker/temporal/start.sh with the built binary, on fixed ports of its own across restarts."""
+
+    PORTS = (
+        "FRONTEND_GRPC_PORT", "FRONTEND_HTTP_PORT", "FRONTEND_MEMBERSHIP_PORT", "HISTORY_GRPC_PORT",
+        "HISTORY_MEMBERSHIP_PORT", "MATCHING_GRPC_PORT", "MATCHING_MEMBERSHIP_PORT", "WORKER_GRPC_PORT",
+        "WORKER_MEMBERSHIP_PORT", "PROMETHEUS_PORT",
+    )  # fmt: skip
+
+    def __init__(self, postgres: Postgres, log: Path) -> None:
+        self.bin = temporal_bin_dir()
+        for tool in ("server", "sql"):
+            if not (self.bin / tool).is_file():
+                raise RuntimeError(f"{self.bin / tool} missing: run `make setup` (builds Temporal {TEMPORAL_VERSION})")
+        self.ports: dict[str, int] = {}
+        while len(set(self.ports.values())) < len(self.PORTS):
+            self.ports = {name: low_port() for name in self.PORTS}
+        self.port = self.ports["FRONTEND_GRPC_PORT"]
+        self.address = f"{HOST}:{self.port}"
+        self.log = log
+        self.postgres = postgres
+        self.env = {
+            **os.environ,
+            **{k: str(v) for k, v in self.ports.items()},
+            "TEMPORAL_SERVER": str(self.bin / "server"),
+            "BIND_ON_IP": HOST,
+            "POSTGRES_SEEDS": "127.0.0.1",
+            "DB_PORT": str(postgres.port),
+            "POSTGRES_USER": "postgres",
+            "POSTGRES_PWD": "unused",  # the throwaway cluster trusts loopback
+            "LOG_LEVEL": "warn",
+        }
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def create_schema(self) -> None:
+        """docker/temporal-setup.sh schema, as the compose file's temporal-schema job runs it."""
+        env = {**self.env, "SQL_PASSWORD": "unused", "TEMPORAL_SQL_TOOL": str(self.bin / "sql"),
+               "TEMPORAL_SCHEMA_DIR": str(schema_dir())}  # fmt: skip
+        done = subprocess.run(
+            ["sh", str(REPO / "docker" / "temporal-setup.sh"), "schema"],
+            env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"temporal-setup.sh schema failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+
+    def start(self) -> None:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                ["sh", str(TEMPORAL_DIR / "start.sh")], env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                start_new_session=True, preexec_fn=_die_with_parent,
+            )  # fmt: skip
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_listening(self, timeout: float = 240.0) -> None:
+        wait_port(HOST, self.port, timeout, self.alive)
+
+    async def wait_ready(self, timeout: float = 240.0) -> None:
+        """Until the frontend listens, the namespace describes and a visibility query answers: only then
+        do workers (which describe the namespace on start) and clients get a working server."""
+        await asyncio.to_thread(self.wait_listening, timeout)
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise RuntimeError(f"the Temporal server exited; see {self.log}")
+            try:
+                client = await asyncio.wait_for(Client.connect(self.address, namespace=NAMESPACE), 10)
+                svc = client.workflow_service
+                await svc.describe_namespace(
+                    DescribeNamespaceRequest(namespace=NAMESPACE), timeout=timedelta(seconds=10)
+                )
+                await svc.list_workflow_executions(
+                    ListWorkflowExecutionsRequest(namespace=NAMESPACE, page_size=1), timeout=timedelta(seconds=10)
+                )
+                return
+            except Exception as exc:  # not ready yet: unavailable, namespace not found, timeouts
+                last = exc
+            await asyncio.sleep(0.5)
+        raise TimeoutError(f"the Temporal server was not ready within {timeout}s ({last!r}); see {self.log}")
+
+    def create_namespace(self) -> None:
+        """docker/temporal-setup.sh namespace, as the compose file's temporal-namespace job runs it."""
+        env = {**self.env, "TEMPORAL_ADDRESS": self.address, "TEMPORAL_NAMESPACE": NAMESPACE,
+               "TEMPORAL_CLI": temporal_cli()}  # fmt: skip
+        done = subprocess.run(
+            ["sh", str(REPO / "docker" / "temporal-setup.sh"), "namespace"],
+            env=env, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"temporal-setup.sh namespace failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.proc.pid, sig)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(10)
+
+
+def restart_postgres(pg: Postgres) -> None:
+    """Stop PostgreSQL at once (immediate: like a crash, no checkpoint) and start it on the same data."""
+    pg_ctl = str(pg.bin / "pg_ctl")
+    opts = f"-p {pg.port} -k {pg.dir} -c listen_addresses=127.0.0.1 -c fsync=off"
+    pg._run(pg_ctl, "-D", str(pg.data), "-m", "immediate", "stop")
+    pg._run(pg_ctl, "-D", str(pg.data), "-o", opts, "-l", str(pg.dir / "pg.log"), "-w", "start")
+
+
+@dataclass
+class Cluster:
+    workdir: Path
+    env: dict[str, str]
+    postgres: Postgres
+    temporal: TemporalServer
+    gateway: Gateway
+    client: Client  # with the codec, like the workers
+    workers: dict[str, WorkerProcess] = field(default_factory=dict)
+
+    @property
+    def logdir(self) -> Path:
+        return self.workdir / "logs"
+
+    @property
+    def blob_root(self) -> Path:
+        return Path(self.env["THERAPYBRIDGE_DATA_DIR"]) / "blobs"
+
+    def log_path(self, name: str) -> Path:
+        return self.logdir / f"{name}.log"
+
+    def records(self, name: str) -> list[dict[str, Any]]:
+        return read_log(self.log_path(name))
+
+    def start_worker(self, name: str) -> WorkerProcess:
+        """name: io, gpu-a, gpu-b (the kind is the part before the dash)."""
+        module = "therapybridge.worker_io" if name.startswith("io") else "therapybridge.worker_gpu"
+        proc = WorkerProcess(module, self.env, self.log_path(name))
+        with open(proc.log, "ab") as out:
+            proc.proc = subprocess.Popen(
+                [sys.executable, "-m", module], env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                preexec_fn=_die_with_parent,
+            )  # fmt: skip
+        self.workers[name] = proc
+        return proc
+
+    async def wait_worker(self, name: str, count: int = 1, timeout: float = 300.0) -> None:
+        """Until the worker's log says `worker started` `count` times (it polls from then on)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if sum(1 for r in self.records(name) if r.get("msg") == "worker started") >= count:
+                return
+            proc = self.workers[name].proc
+            if proc is not None and proc.poll() is not None:
+                raise RuntimeError(f"worker {name} exited with {proc.returncode}; see {self.log_path(name)}")
+            await asyncio.sleep(0.3)
+        raise TimeoutError(f"worker {name} did not start within {timeout}s; see {self.log_path(name)}")
+
+    def kill_worker(self, name: str, sig: int = signal.SIGKILL) -> None:
+        self.workers[name].kill(sig)
+
+    def worker_pid(self, name: str) -> int:
+        proc = self.workers[name].proc
+        assert proc is not None
+        return proc.pid
+
+    def stop(self) -> None:
+        """Everything, newest first; each step runs even if one before it failed. SIGKILL: the tests are
+        over and the state is thrown away, so a graceful shutdown would only cost time."""
+        with contextlib.suppress(Exception):
+            self.gateway.stop(signal.SIGKILL)
+        for w in self.workers.values():
+            with contextlib.suppress(Exception):
+                w.kill(signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            self.temporal.kill(signal.SIGKILL)
+        self.postgres.stop()
+        if not os.environ.get("TB_CLUSTER_KEEP"):  # keep the logs to look at a failure
+            shutil.rmtree(self.workdir, ignore_errors=True)
