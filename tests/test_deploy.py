@@ -270,6 +270,11 @@ def test_temporal_server_runs_the_tested_configuration(compose: dict[str, Any]) 
     assert template.startswith("# enable-template")
     for var in temporal["environment"]:
         assert f'env "{var}"' in template, var
+    # ... and every port the cluster tests move (they run several servers' worth of ports on one host).
+    from tests.cluster.harness import TemporalServer
+
+    for var in TemporalServer.PORTS:
+        assert f'env "{var}"' in template, var
 
 
 def test_temporal_dynamic_config_is_well_formed() -> None:
