@@ -111,7 +111,7 @@ async def cluster() -> AsyncIterator[Cluster]:
         phase("workers")
         # Healthy means the database, Temporal and a poller on each queue.
         the_cluster.gateway.start()
-        await the_cluster.gateway.wait_healthy(300)
+        await the_cluster.gateway.wait_healthy(600)
         phase("gateway")
         print(f"\ncluster up: {', '.join(phases)}")
         yield the_cluster

@@ -230,7 +230,7 @@ class Cluster:
         self.workers[name] = proc
         return proc
 
-    async def wait_worker(self, name: str, count: int = 1, timeout: float = 300.0) -> None:
+    async def wait_worker(self, name: str, count: int = 1, timeout: float = 600.0) -> None:
         """Until the worker's log says `worker started` `count` times (it polls from then on)."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
