@@ -260,6 +260,20 @@ class Settings(BaseSettings):
         default=15.0, description="WebSocket ping / SSE keep-alive interval for progress streams."
     )
 
+    # --- metrics (Prometheus) -------------------------------------------------------------------
+    metrics_token: str = Field(
+        default="",
+        description="Bearer token Prometheus sends to the API's GET /metrics; empty: /metrics is off (404).",
+    )
+    worker_metrics_bind: str = Field(
+        default="",
+        description=(
+            "host:port where a worker serves the Temporal SDK's Prometheus metrics (no auth: bind to "
+            "loopback or a private interface); empty: off. One port per worker process."
+        ),
+    )
+
+    # --- logs ----------------------------------------------------------------------------------
     log_level: str = Field(
         default="INFO",
         description="Python log level: DEBUG, INFO, WARNING or ERROR. No level logs transcript text or names.",

@@ -38,6 +38,7 @@ CLUSTER_SETTINGS = {
     "LOG_LEVEL": "INFO",
     "PYTHONUNBUFFERED": "1",
     "MAX_ACTIVE_SESSIONS_PER_USER": "1000",
+    "METRICS_TOKEN": "cluster-metrics-token",
 }
 
 

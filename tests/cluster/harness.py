@@ -203,6 +203,7 @@ class Cluster:
     gateway: Gateway
     client: Client  # with the codec, like the workers
     workers: dict[str, WorkerProcess] = field(default_factory=dict)
+    metrics_ports: dict[str, int] = field(default_factory=dict)  # each worker's WORKER_METRICS_BIND port
 
     @property
     def logdir(self) -> Path:
@@ -221,10 +222,13 @@ class Cluster:
     def start_worker(self, name: str) -> WorkerProcess:
         """name: io, gpu-a, gpu-b (the kind is the part before the dash)."""
         module = "therapybridge.worker_io" if name.startswith("io") else "therapybridge.worker_gpu"
-        proc = WorkerProcess(module, self.env, self.log_path(name))
+        # The same metrics port across restarts (a dead worker's socket is gone with its process).
+        port = self.metrics_ports.setdefault(name, low_port("127.0.0.1"))
+        env = {**self.env, "WORKER_METRICS_BIND": f"127.0.0.1:{port}"}
+        proc = WorkerProcess(module, env, self.log_path(name))
         with open(proc.log, "ab") as out:
             proc.proc = subprocess.Popen(
-                [sys.executable, "-m", module], env=self.env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                [sys.executable, "-m", module], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
                 preexec_fn=_die_with_parent,
             )  # fmt: skip
         self.workers[name] = proc

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import col, select
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import WorkflowExecutionStatus
@@ -172,6 +173,57 @@ async def test_concurrent_uploads_spread_over_both_gpu_workers(
     assert all(r.outcome == "completed" for r in done)
     assert counts["gpu-a"] >= 1 and counts["gpu-b"] >= 1, counts
     assert sum(counts.values()) >= len(done)
+
+
+def scrape(url: str, token: str | None = None) -> dict[str, list[tuple[dict[str, str], float]]]:
+    """A Prometheus endpoint's samples by name."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    r = httpx.get(url, headers=headers, timeout=30)
+    assert r.status_code == 200, (url, r.status_code)
+    out: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(r.text):
+        for s in family.samples:
+            out.setdefault(s.name, []).append((s.labels, s.value))
+    return out
+
+
+async def test_every_process_exports_metrics(
+    cluster: Cluster, cluster_audio: dict[str, Path], account: tuple[str, str, str]
+) -> None:
+    """After a session: the gpu workers' schedule-to-start latency and activity counts on the gpu queue,
+    the io worker's workflow completions, the gateway's request/session/breaker figures, the server's."""
+    token, patient, therapist = account
+    ids = await upload_all(cluster, token, patient, [cluster_audio["short-2"]])
+    await audit(cluster, token, therapist, ids)
+    gpu_queue, io_queue = "therapybridge-gpu", "therapybridge-io"
+
+    def on(samples: list[tuple[dict[str, str], float]], queue: str) -> float:
+        return sum(v for labels, v in samples if labels.get("task_queue") == queue)
+
+    # The SDK's metrics of each worker (WORKER_METRICS_BIND): the gpu work was done by one of the two.
+    gpu = [await asyncio.to_thread(scrape, f"http://127.0.0.1:{cluster.metrics_ports[n]}/metrics")
+           for n in ("gpu-a", "gpu-b")]  # fmt: skip
+    assert sum(on(g.get("temporal_activity_schedule_to_start_latency_count", []), gpu_queue) for g in gpu) >= 1
+    assert sum(on(g.get("temporal_activity_execution_latency_count", []), gpu_queue) for g in gpu) >= 1
+    io = await asyncio.to_thread(scrape, f"http://127.0.0.1:{cluster.metrics_ports['io']}/metrics")
+    assert on(io.get("temporal_workflow_completed_total", []), io_queue) >= 1
+
+    # The gateway: route templates as labels, sessions by status, both breakers closed.
+    api = await asyncio.to_thread(scrape, f"{cluster.gateway.base_url}/metrics", cluster.env["METRICS_TOKEN"])
+    routes = {labels["route"] for labels, _ in api["therapybridge_http_requests_total"]}
+    assert "/api/sessions/upload" in routes and "/api/sessions/{session_id}" in routes
+    assert not any(sid in route for route in routes for sid in ids)
+    processed = [v for labels, v in api["therapybridge_sessions"] if labels["status"] == "processed"]
+    assert processed and processed[0] >= 1
+    closed = {
+        labels["service"] for labels, v in api["therapybridge_breaker_state"] if labels["state"] == "closed" and v == 1
+    }
+    assert closed == {"transcription", "diarization"}
+
+    # The Temporal server's own endpoint (docker/temporal/therapybridge.yaml, PROMETHEUS_PORT).
+    server = await asyncio.to_thread(scrape, f"http://{cluster.temporal.address.split(':')[0]}:"
+                                             f"{cluster.temporal.ports['PROMETHEUS_PORT']}/metrics")  # fmt: skip
+    assert {"service_requests_total", "persistence_requests_total"} <= set(server), sorted(server)[:20]
 
 
 async def test_temporal_server_sigkill_mid_transcription(
