@@ -219,9 +219,9 @@ class Cluster:
     def records(self, name: str) -> list[dict[str, Any]]:
         return read_log(self.log_path(name))
 
-    def start_worker(self, name: str) -> WorkerProcess:
-        """name: io, gpu-a, gpu-b (the kind is the part before the dash)."""
-        module = "therapybridge.worker_io" if name.startswith("io") else "therapybridge.worker_gpu"
+    def start_worker(self, name: str, module: str | None = None) -> WorkerProcess:
+        """name: io, gpu-a, gpu-b (the kind is the part before the dash); module: another release's."""
+        module = module or ("therapybridge.worker_io" if name.startswith("io") else "therapybridge.worker_gpu")
         # The same metrics port across restarts (a dead worker's socket is gone with its process).
         port = self.metrics_ports.setdefault(name, low_port("127.0.0.1"))
         env = {**self.env, "WORKER_METRICS_BIND": f"127.0.0.1:{port}"}

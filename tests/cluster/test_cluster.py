@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import signal
 from pathlib import Path
 
@@ -18,9 +19,12 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlmodel import col, select
 from temporalio.api.enums.v1 import PendingActivityState
+from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowExecutionStatus
+from temporalio.worker import Replayer
 
 from tests.cluster.harness import Cluster, restart_postgres
+from tests.cluster.io_worker_patched import PATCH, PatchedSessionWorkflow
 from tests.fault_harness import activity_runs, iter_payloads, raw_history, wait_for
 from therapybridge import db
 from therapybridge import messages as m
@@ -33,6 +37,7 @@ pytestmark = pytest.mark.cluster
 FINAL = {"processed", "failed", "cancelled"}
 DEADLINE_S = 600.0  # for a batch of sessions on a loaded 2-core machine; returns as soon as they finish
 GPU_STAGES = {m.TRANSCRIBE_WINDOW, m.DIARIZE}
+PATCH_MARKER = "core_patch"  # the marker a workflow.patched call records
 
 
 # --------------------------------------------------------------------------- helpers
@@ -109,6 +114,21 @@ def blob_folders(cluster: Cluster) -> set[str]:
     return {p.name for p in root.iterdir()} if root.exists() else set()
 
 
+def _patch_marker(event: HistoryEvent) -> bool:
+    return event.HasField("marker_recorded_event_attributes") and (
+        event.marker_recorded_event_attributes.marker_name == PATCH_MARKER
+    )
+
+
+def _patch_bookkeeping(event: HistoryEvent) -> bool:
+    """The patch marker, and the TemporalChangeVersion search attribute the SDK sets with it (indexed
+    by the server, so never encrypted): both hold only patch ids."""
+    if event.HasField("upsert_workflow_search_attributes_event_attributes"):
+        fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+        return set(fields) == {"TemporalChangeVersion"}
+    return _patch_marker(event)
+
+
 async def audit(cluster: Cluster, token: str, therapist_id: str, ids: list[str]) -> None:
     """Nothing lost, nothing duplicated, nothing left behind, nothing readable in Temporal."""
     final = await wait_final(cluster, token, ids)
@@ -137,7 +157,9 @@ async def audit(cluster: Cluster, token: str, therapist_id: str, ids: list[str])
         saves = [r for r in await activity_runs(client, sid) if r.name == m.SAVE]
         assert [r.outcome for r in saves] == ["completed"], sid
         # The history as the server stores it: every payload encrypted.
-        payloads = list(iter_payloads(await raw_history(cluster.temporal.address, sid)))
+        # (What workflow.patched writes is the SDK's own, plain: the patch id, no session data.)
+        events = (await raw_history(cluster.temporal.address, sid)).events
+        payloads = [p for e in events if not _patch_bookkeeping(e) for p in iter_payloads(e)]
         assert payloads and all(p.metadata.get("encoding") == b"binary/encrypted" for p in payloads), sid
 
     # No orphan blobs: every folder of the blob store belongs to a session row; no partial upload.
@@ -287,3 +309,51 @@ async def test_postgres_restarted_mid_run(
     await asyncio.to_thread(restart_postgres, cluster.postgres)
     await cluster.temporal.wait_ready()
     await audit(cluster, token, therapist, ids)
+
+
+async def test_rolling_restart_of_the_io_worker_with_a_patched_workflow(
+    cluster: Cluster, cluster_audio: dict[str, Path], account: tuple[str, str, str]
+) -> None:
+    """A release whose workflow gained a step (tests/cluster/io_worker_patched.py) replaces the io worker
+    while sessions run: its worker joins the queue, then the old one stops (SIGTERM). The sessions
+    replay their history on the new code, take the new step from there on, and finish.
+
+    Last in this module: the io worker stays on the new release. The gpu workers are paused (SIGSTOP)
+    from mid-transcription until the old io worker is gone, so no session can end before the handover
+    however long the new worker takes to start; their activities time out and retry meanwhile."""
+    token, patient, therapist = account
+    ids = await upload_all(cluster, token, patient, [cluster_audio["long-1"], cluster_audio["long-2"]])
+    await wait_status(cluster, token, ids, {"transcribing", "diarizing"})
+    gpu_pids = [cluster.worker_pid(n) for n in ("gpu-a", "gpu-b")]
+    old_pid = cluster.worker_pid("io")
+    try:
+        for pid in gpu_pids:
+            os.kill(pid, signal.SIGSTOP)
+        assert not set((await statuses(cluster, token, ids)).values()) & FINAL
+        cluster.start_worker("io-v2", module="tests.cluster.io_worker_patched")
+        await cluster.wait_worker("io-v2")
+        old = cluster.workers["io"]
+        old.kill(signal.SIGTERM)  # graceful; SIGKILL only if it has not exited within 20 s
+        assert old.proc is not None and old.proc.poll() is not None
+        assert any(r.get("msg") == "worker stopping" for r in cluster.records("io"))
+    finally:
+        for pid in gpu_pids:
+            os.kill(pid, signal.SIGCONT)
+    await audit(cluster, token, therapist, ids)
+
+    replayer = Replayer(workflows=[PatchedSessionWorkflow], data_converter=cluster.client.data_converter)
+    for sid in ids:
+        history = await cluster.client.get_workflow_handle(workflow_id(sid)).fetch_history()
+        # Begun on the old worker, finished on the new one...
+        done_by = [
+            e.workflow_task_completed_event_attributes.identity.split("@")[0]
+            for e in history.events
+            if e.HasField("workflow_task_completed_event_attributes")
+        ]
+        assert done_by[0] == str(old_pid) and done_by[-1] == str(cluster.worker_pid("io-v2")), (sid, done_by)
+        # ...the new step ran once (the patch marker and its timer)...
+        markers = [e for e in history.events if _patch_marker(e)]
+        assert len(markers) == 1 and PATCH.encode() in markers[0].SerializeToString(), sid
+        assert sum(e.HasField("timer_started_event_attributes") for e in history.events) == 1, sid
+        # ...and the whole history, begun on the old code, replays on the new.
+        await replayer.replay_workflow(history)
