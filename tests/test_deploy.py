@@ -35,6 +35,7 @@ import pytest
 import yaml
 from dotenv import dotenv_values
 
+from tests.compose_file import MissingVariable, compose_variables, interpolate
 from tests.harness import REPO, temporal_cli
 from therapybridge.settings import Settings
 
@@ -59,50 +60,6 @@ healthcheck = _load_module(REPO / "docker" / "healthcheck.py", "tb_healthcheck")
 
 
 # --------------------------------------------------------------------------- compose interpolation
-
-_VAR = re.compile(
-    r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>(?:[^{}]|\{[^{}]*\})*))?\}"
-    r"|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
-)
-
-
-class MissingVariable(Exception):
-    pass
-
-
-def interpolate(value: Any, env: dict[str, str]) -> Any:
-    """Compose's variable interpolation: $VAR, ${VAR}, ${VAR:-d}, ${VAR-d}, ${VAR:?e}, ${VAR?e},
-    ${VAR:+r}, ${VAR+r} and $$ (a literal $), applied to every string value."""
-    if isinstance(value, dict):
-        return {k: interpolate(v, env) for k, v in value.items()}
-    if isinstance(value, list):
-        return [interpolate(v, env) for v in value]
-    if not isinstance(value, str):
-        return value
-
-    def sub(m: re.Match[str]) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        name = m.group("name") or m.group("bare")
-        op, arg = m.group("op"), m.group("arg") or ""
-        val = env.get(name)
-        empty = not val
-        if op in (":-", "-"):
-            use_default = empty if op == ":-" else val is None
-            return interpolate(arg, env) if use_default else str(val)
-        if op in (":?", "?"):
-            if empty if op == ":?" else val is None:
-                raise MissingVariable(f"{name}: {arg}")
-            return str(val)
-        if op in (":+", "+"):
-            return interpolate(arg, env) if not (empty if op == ":+" else val is None) else ""
-        return val or ""
-
-    return _VAR.sub(sub, value)
-
-
-def compose_variables(text: str) -> set[str]:
-    return {m.group("name") or m.group("bare") for m in _VAR.finditer(text) if m.group(0) != "$$"}
 
 
 def example_env() -> dict[str, str]:
@@ -275,6 +232,28 @@ def test_temporal_server_runs_the_tested_configuration(compose: dict[str, Any]) 
 
     for var in TemporalServer.PORTS:
         assert f'env "{var}"' in template, var
+
+
+def test_the_cluster_harness_runs_the_compose_services() -> None:
+    """tests/cluster/ takes each process's command and variables from docker-compose.yml itself
+    (tests/cluster/topology.py), so the tested topology is the compose file's. Here, without a cluster:
+    every command resolves on this host (mounted scripts are repository files, modules exist) and the
+    harness has a value for every variable compose requires of the app services."""
+    from tests.cluster.harness import APP_VALUES
+    from tests.cluster.topology import HARNESS_SERVICES, service
+
+    for name in HARNESS_SERVICES:
+        svc = service(name)
+        assert all(path.exists() for path in svc.mounts.values()), name
+        if svc.argv[0] == sys.executable:
+            assert svc.argv[1] == "-m" and importlib.util.find_spec(svc.argv[2]), name
+        else:
+            assert svc.argv[0] == "/bin/sh" and Path(svc.argv[1]).is_file(), (name, svc.argv)
+            assert Path(svc.argv[1]).is_relative_to(REPO), name
+    assert service("api").with_options(host="127.0.0.1", port="1")[-4:] == ["--host", "127.0.0.1", "--port", "1"]
+    for name in ("api", "worker_io", "worker_cpu"):
+        required = {k for k, v in service(name).environment.items() if ":?" in v}
+        assert required <= set(APP_VALUES), name
 
 
 def test_temporal_dynamic_config_is_well_formed() -> None:

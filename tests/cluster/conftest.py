@@ -16,7 +16,8 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from tests.cluster.harness import NAMESPACE, Cluster, TemporalServer, _die_with_parent, low_port
+from tests.cluster.harness import APP_VALUES, NAMESPACE, Cluster, TemporalServer, _die_with_parent, low_port
+from tests.cluster.topology import service
 from tests.fault_harness import Gateway, fresh_database
 from tests.harness import REPO, Postgres
 from therapybridge import db
@@ -43,13 +44,17 @@ CLUSTER_SETTINGS = {
 
 
 class ClusterGateway(Gateway):
-    """The gateway process, killed with the test process if that dies first."""
+    """docker-compose.yml's `api` service on this host's port, killed with the test process if that dies
+    first."""
 
     def start(self) -> ClusterGateway:
+        api = service("api")
+        base = {k: v for k, v in self.env.items() if k not in APP_VALUES}
+        env = api.env({k: self.env[k] for k in APP_VALUES}, base=base)
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "therapybridge.cli", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
-                env=self.env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+                api.with_options(host="127.0.0.1", port=str(self.port)),
+                env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
             )  # fmt: skip
         return self
 

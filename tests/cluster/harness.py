@@ -29,10 +29,14 @@ from typing import Any
 from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, ListWorkflowExecutionsRequest
 from temporalio.client import Client
 
+from tests.cluster.topology import service
 from tests.fault_harness import Gateway, read_log
 from tests.harness import REPO, Postgres, WorkerProcess, temporal_cli
 
 TEMPORAL_DIR = REPO / "docker" / "temporal"
+# The variables docker-compose.yml sets for the app services whose compose values name compose hosts and
+# volumes: the harness's values replace them (tests/cluster/topology.py).
+APP_VALUES = ("THERAPYBRIDGE_DATA_DIR", "DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE")
 TEMPORAL_VERSION = (TEMPORAL_DIR / "VERSION").read_text().strip()
 HOST = "127.0.0.2"  # the Temporal server's address (see the module docstring)
 NAMESPACE = "default"
@@ -103,34 +107,41 @@ class TemporalServer:
         self.address = f"{HOST}:{self.port}"
         self.log = log
         self.postgres = postgres
-        self.env = {
-            **os.environ,
-            **{k: str(v) for k, v in self.ports.items()},
-            "TEMPORAL_SERVER": str(self.bin / "server"),
-            "BIND_ON_IP": HOST,
-            "POSTGRES_SEEDS": "127.0.0.1",
-            "DB_PORT": str(postgres.port),
-            "POSTGRES_USER": "postgres",
-            "POSTGRES_PWD": "unused",  # the throwaway cluster trusts loopback
-            "LOG_LEVEL": "warn",
-        }
+        # What compose's `temporal` service sets, with this host's values; the ports move (several
+        # servers' worth on one host) and the binary is not at the image's path.
+        self.env = service("temporal").env(
+            {
+                "BIND_ON_IP": HOST,
+                "POSTGRES_SEEDS": "127.0.0.1",
+                "DB_PORT": str(postgres.port),
+                "POSTGRES_USER": "postgres",
+                "POSTGRES_PWD": "unused",  # the throwaway cluster trusts loopback
+            },
+            base={
+                **os.environ,
+                **{k: str(v) for k, v in self.ports.items()},
+                "TEMPORAL_SERVER": str(self.bin / "server"),
+                "LOG_LEVEL": "warn",
+            },
+        )
         self.proc: subprocess.Popen[bytes] | None = None
 
     def create_schema(self) -> None:
         """docker/temporal-setup.sh schema, as the compose file's temporal-schema job runs it."""
-        env = {**self.env, "SQL_PASSWORD": "unused", "TEMPORAL_SQL_TOOL": str(self.bin / "sql"),
-               "TEMPORAL_SCHEMA_DIR": str(schema_dir())}  # fmt: skip
-        done = subprocess.run(
-            ["sh", str(REPO / "docker" / "temporal-setup.sh"), "schema"],
-            env=env, capture_output=True, text=True, timeout=300, check=False,
+        job = service("temporal-schema")
+        env = job.env(
+            {"POSTGRES_SEEDS": "127.0.0.1", "DB_PORT": str(self.postgres.port), "POSTGRES_USER": "postgres",
+             "SQL_PASSWORD": "unused"},
+            base={**os.environ, "TEMPORAL_SQL_TOOL": str(self.bin / "sql"), "TEMPORAL_SCHEMA_DIR": str(schema_dir())},
         )  # fmt: skip
+        done = subprocess.run(list(job.argv), env=env, capture_output=True, text=True, timeout=300, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"temporal-setup.sh schema failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
 
     def start(self) -> None:
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
-                ["sh", str(TEMPORAL_DIR / "start.sh")], env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                list(service("temporal").argv), env=self.env, stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True, preexec_fn=_die_with_parent,
             )  # fmt: skip
 
@@ -166,12 +177,12 @@ class TemporalServer:
 
     def create_namespace(self) -> None:
         """docker/temporal-setup.sh namespace, as the compose file's temporal-namespace job runs it."""
-        env = {**self.env, "TEMPORAL_ADDRESS": self.address, "TEMPORAL_NAMESPACE": NAMESPACE,
-               "TEMPORAL_CLI": temporal_cli()}  # fmt: skip
-        done = subprocess.run(
-            ["sh", str(REPO / "docker" / "temporal-setup.sh"), "namespace"],
-            env=env, capture_output=True, text=True, timeout=300, check=False,
-        )  # fmt: skip
+        job = service("temporal-namespace")
+        env = job.env(
+            {"TEMPORAL_ADDRESS": self.address, "TEMPORAL_NAMESPACE": NAMESPACE},
+            base={**os.environ, "TEMPORAL_CLI": temporal_cli()},
+        )
+        done = subprocess.run(list(job.argv), env=env, capture_output=True, text=True, timeout=300, check=False)
         if done.returncode != 0:
             raise RuntimeError(f"temporal-setup.sh namespace failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
 
@@ -219,16 +230,24 @@ class Cluster:
     def records(self, name: str) -> list[dict[str, Any]]:
         return read_log(self.log_path(name))
 
+    def app_env(self, compose_service: str, **extra: str) -> dict[str, str]:
+        """The environment of an app process: what the compose service sets (APP_VALUES from here),
+        over this cluster's settings (in compose: the .env file)."""
+        base = {k: v for k, v in self.env.items() if k not in APP_VALUES}
+        return service(compose_service).env({k: self.env[k] for k in APP_VALUES}, base={**base, **extra})
+
     def start_worker(self, name: str, module: str | None = None) -> WorkerProcess:
-        """name: io, gpu-a, gpu-b (the kind is the part before the dash); module: another release's."""
-        module = module or ("therapybridge.worker_io" if name.startswith("io") else "therapybridge.worker_gpu")
+        """name: io, gpu-a, gpu-b (the kind is the part before the dash), run as docker-compose.yml's
+        worker_io or worker_cpu (no GPU here); module: another release's io worker instead."""
+        spec = service("worker_io" if name.startswith("io") else "worker_cpu")
+        argv = [sys.executable, "-m", module] if module else list(spec.argv)
         # The same metrics port across restarts (a dead worker's socket is gone with its process).
         port = self.metrics_ports.setdefault(name, low_port("127.0.0.1"))
-        env = {**self.env, "WORKER_METRICS_BIND": f"127.0.0.1:{port}"}
-        proc = WorkerProcess(module, env, self.log_path(name))
+        env = self.app_env(spec.name, WORKER_METRICS_BIND=f"127.0.0.1:{port}")
+        proc = WorkerProcess(argv[-1], env, self.log_path(name))
         with open(proc.log, "ab") as out:
             proc.proc = subprocess.Popen(
-                [sys.executable, "-m", module], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
+                argv, env=env, stdout=out, stderr=subprocess.STDOUT, cwd=REPO,
                 preexec_fn=_die_with_parent,
             )  # fmt: skip
         self.workers[name] = proc
