@@ -81,4 +81,13 @@ for tool in server:go.temporal.io/server/cmd/server sql:go.temporal.io/server/cm
     GOBIN="$server_bin" go install "${tool#*:}@$TEMPORAL_SERVER_VERSION"
   fi
 done
+
+# --- Temporal Web UI (ui-server embeds the built UI; compose's temporalio/ui image runs the same) ---
+TEMPORAL_UI_VERSION="v$(cat docker/temporal/UI_VERSION)"
+ui_bin="$gobin/temporal-ui-$TEMPORAL_UI_VERSION"
+if [ ! -x "$ui_bin/server" ]; then
+  command -v go >/dev/null || { log "Go is required to build the Temporal UI"; exit 1; }
+  log "building the Temporal UI server $TEMPORAL_UI_VERSION (once; takes a few minutes)"
+  GOBIN="$ui_bin" go install "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_VERSION"
+fi
 log "ready"

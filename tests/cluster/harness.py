@@ -10,6 +10,7 @@ SIGKILL if the test process dies (PR_SET_PDEATHSIG), and the fixture stops every
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import ctypes
 import os
@@ -19,8 +20,9 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -30,14 +32,21 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, ListWork
 from temporalio.client import Client
 
 from tests.cluster.topology import service
-from tests.fault_harness import Gateway, read_log
-from tests.harness import REPO, Postgres, WorkerProcess, temporal_cli
+from tests.compose_file import interpolate
+from tests.fault_harness import Gateway, fresh_database, read_log
+from tests.harness import REPO, Postgres, WorkerProcess, free_port, temporal_cli
+from therapybridge import db
+from therapybridge.settings import Settings
+from therapybridge.temporal import connect
 
 TEMPORAL_DIR = REPO / "docker" / "temporal"
 # The variables docker-compose.yml sets for the app services whose compose values name compose hosts and
 # volumes: the harness's values replace them (tests/cluster/topology.py).
-APP_VALUES = ("THERAPYBRIDGE_DATA_DIR", "DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE")
+APP_VALUES = (
+    "THERAPYBRIDGE_DATA_DIR", "DATABASE_URL", "TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "TEMPORAL_UI_ORIGIN",
+)  # fmt: skip
 TEMPORAL_VERSION = (TEMPORAL_DIR / "VERSION").read_text().strip()
+UI_VERSION = (TEMPORAL_DIR / "UI_VERSION").read_text().strip()
 HOST = "127.0.0.2"  # the Temporal server's address (see the module docstring)
 NAMESPACE = "default"
 
@@ -46,6 +55,22 @@ def temporal_bin_dir() -> Path:
     """Where `scripts/setup.sh` installs the server and the schema tool of TEMPORAL_VERSION."""
     gopath = os.environ.get("GOPATH") or str(Path.home() / "go")
     return Path(gopath.split(os.pathsep)[0]) / "bin" / f"temporal-server-v{TEMPORAL_VERSION}"
+
+
+def _gopath() -> Path:
+    return Path((os.environ.get("GOPATH") or str(Path.home() / "go")).split(os.pathsep)[0])
+
+
+def ui_server() -> Path:
+    """The Temporal UI server `scripts/setup.sh` builds (github.com/temporalio/ui-server/v2, UI_VERSION)."""
+    return _gopath() / "bin" / f"temporal-ui-v{UI_VERSION}" / "server"
+
+
+def ui_root() -> Path:
+    """The ui-server module (in the Go module cache since the build): its config/docker.yaml is the
+    template the temporalio/ui image starts with (`--env docker`), filled from the same variables."""
+    modcache = os.environ.get("GOMODCACHE") or str(_gopath() / "pkg" / "mod")
+    return Path(modcache) / "github.com" / "temporalio" / "ui-server" / f"v2@v{UI_VERSION}"
 
 
 def schema_dir() -> Path:
@@ -197,6 +222,42 @@ class TemporalServer:
                 self.proc.wait(10)
 
 
+class TemporalUI:
+    """docker-compose.yml's temporal-ui: the same ui-server version and config template as its image,
+    pointed at the cluster's frontend and at the gateway's codec endpoint."""
+
+    def __init__(self, temporal_address: str, public_url: str, log: Path) -> None:
+        for path in (ui_server(), ui_root() / "config" / "docker.yaml"):
+            if not path.is_file():
+                raise RuntimeError(f"{path} missing: run `make setup` (builds the Temporal UI {UI_VERSION})")
+        self.port = low_port("127.0.0.1")
+        self.base_url = f"http://127.0.0.1:{self.port}"
+        self.origin = f"http://localhost:{self.port}"
+        ui = service("temporal-ui")
+        # Compose's TEMPORAL_CODEC_ENDPOINT is ${PUBLIC_URL}/codec: the API's URL as the browser sees it.
+        codec = str(interpolate(ui.environment["TEMPORAL_CODEC_ENDPOINT"], {"PUBLIC_URL": public_url}))
+        self.env = ui.env(
+            {"TEMPORAL_ADDRESS": temporal_address, "TEMPORAL_CODEC_ENDPOINT": codec},
+            base={**os.environ, "TEMPORAL_UI_PORT": str(self.port)},  # the image's port is 8080
+        )
+        # The image's entrypoint: ./ui-server --env docker start
+        self.argv = [str(ui_server()), "--root", str(ui_root()), "--env", "docker", "start"]
+        self.log = log
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                self.argv, env=self.env, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            )
+        wait_port("127.0.0.1", self.port, 120, lambda: self.proc is not None and self.proc.poll() is None)
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+
+
 def restart_postgres(pg: Postgres) -> None:
     """Stop PostgreSQL at once (immediate: like a crash, no checkpoint) and start it on the same data."""
     pg_ctl = str(pg.bin / "pg_ctl")
@@ -213,6 +274,7 @@ class Cluster:
     temporal: TemporalServer
     gateway: Gateway
     client: Client  # with the codec, like the workers
+    ui: TemporalUI | None = None
     workers: dict[str, WorkerProcess] = field(default_factory=dict)
     metrics_ports: dict[str, int] = field(default_factory=dict)  # each worker's WORKER_METRICS_BIND port
 
@@ -278,6 +340,9 @@ class Cluster:
         over and the state is thrown away, so a graceful shutdown would only cost time."""
         with contextlib.suppress(Exception):
             self.gateway.stop(signal.SIGKILL)
+        with contextlib.suppress(Exception):
+            if self.ui is not None:
+                self.ui.kill()
         for w in self.workers.values():
             with contextlib.suppress(Exception):
                 w.kill(signal.SIGKILL)
@@ -286,3 +351,118 @@ class Cluster:
         self.postgres.stop()
         if not os.environ.get("TB_CLUSTER_KEEP"):  # keep the logs to look at a failure
             shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+# What every process of the cluster runs with. The small English model, one transcription per gpu
+# worker (so a second queued task goes to the other worker, not into the first one's spare core),
+# 30-second windows (short recordings still give several), fast retries.
+CLUSTER_SETTINGS = {
+    "ASR_MODEL": "tiny.en",
+    "GPU_WORKER_CONCURRENCY": "1",
+    "ASR_CPU_THREADS": "1",
+    "TRANSCRIBE_WINDOW_S": "30",
+    "RETRY_INITIAL_S": "0.5",
+    "RETRY_MAX_INTERVAL_S": "2",
+    "HEARTBEAT_TIMEOUT_S": "20",
+    "LOG_FORMAT": "json",
+    "LOG_LEVEL": "INFO",
+    "PYTHONUNBUFFERED": "1",
+    "MAX_ACTIVE_SESSIONS_PER_USER": "1000",
+    "METRICS_TOKEN": "cluster-metrics-token",
+}
+
+
+class ClusterGateway(Gateway):
+    """docker-compose.yml's `api` service on this host's port, killed with the test process if that dies
+    first."""
+
+    def start(self) -> ClusterGateway:
+        api = service("api")
+        base = {k: v for k, v in self.env.items() if k not in APP_VALUES}
+        env = api.env({k: self.env[k] for k in APP_VALUES}, base=base)
+        with open(self.log, "ab") as out:
+            self.proc = subprocess.Popen(
+                api.with_options(host="127.0.0.1", port=str(self.port)),
+                env=env, cwd=REPO, stdout=out, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent,
+            )  # fmt: skip
+        return self
+
+
+@contextlib.asynccontextmanager
+async def start_cluster() -> AsyncIterator[Cluster]:
+    """The whole cluster, up and healthy; everything stopped on exit (tests/cluster/conftest.py, bench)."""
+    started = time.monotonic()
+    phases: list[str] = []
+
+    def phase(name: str) -> None:  # where the start-up time goes (printed with -s)
+        phases.append(f"{name} {time.monotonic() - started:.0f}s")
+
+    workdir = Path(tempfile.mkdtemp(prefix="tb-cluster-"))
+    logs = workdir / "logs"
+    logs.mkdir()
+    postgres = Postgres(workdir)
+    # Below the ephemeral range, like the Temporal ports: the restart test brings it back on this port.
+    postgres.port = low_port("127.0.0.1")
+    postgres.url = f"postgresql://postgres@127.0.0.1:{postgres.port}/postgres"
+    await asyncio.to_thread(postgres.start)
+    temporal: TemporalServer | None = None
+    the_cluster: Cluster | None = None
+    try:
+        temporal = TemporalServer(postgres, logs / "temporal.log")
+        phase("postgres")
+        await asyncio.to_thread(temporal.create_schema)
+        phase("schema")
+        temporal.start()
+        await asyncio.to_thread(temporal.wait_listening)
+        await asyncio.to_thread(temporal.create_namespace)
+        await temporal.wait_ready()
+        phase("temporal")
+        app_db = await fresh_database(postgres.url, "therapybridge")
+        key = base64.b64encode(os.urandom(32)).decode()
+        gateway_port = free_port()
+        ui = TemporalUI(temporal.address, f"http://127.0.0.1:{gateway_port}", logs / "ui.log")
+        env = {
+            **os.environ,
+            **CLUSTER_SETTINGS,
+            "THERAPYBRIDGE_DATA_DIR": str(workdir / "data"),
+            "DATABASE_URL": app_db,
+            "TEMPORAL_ADDRESS": temporal.address,
+            "TEMPORAL_NAMESPACE": NAMESPACE,
+            "TEMPORAL_UI_ORIGIN": ui.origin,  # the codec endpoints' CORS origin
+            "CODEC_KEYS": f"cluster:{key}",
+        }
+        # The operator's step before any process starts (docs/deploy.md): the app's schema, once.
+        upgrade = await asyncio.to_thread(
+            subprocess.run, [sys.executable, "-m", "therapybridge.cli", "db", "upgrade"],
+            env=env, cwd=REPO, capture_output=True, text=True, timeout=300, check=False,
+        )  # fmt: skip
+        assert upgrade.returncode == 0, upgrade.stderr[-2000:]
+        settings = Settings(
+            temporal_address=temporal.address, temporal_namespace=NAMESPACE, codec_keys=env["CODEC_KEYS"],
+            database_url=app_db, data_dir=workdir / "data",
+        )  # fmt: skip
+        client = await connect(settings)
+        gateway = ClusterGateway(env, logs / "api.log")
+        gateway.port, gateway.base_url = gateway_port, f"http://127.0.0.1:{gateway_port}"
+        gateway.ws_url = f"ws://127.0.0.1:{gateway_port}"
+        the_cluster = Cluster(workdir, env, postgres, temporal, gateway, client, ui=ui)
+        await asyncio.to_thread(ui.start)
+        for name in ("io", "gpu-a", "gpu-b"):
+            the_cluster.start_worker(name)
+        for name in ("io", "gpu-a", "gpu-b"):
+            await the_cluster.wait_worker(name)
+        phase("workers")
+        # Healthy means the database, Temporal and a poller on each queue.
+        the_cluster.gateway.start()
+        await the_cluster.gateway.wait_healthy(600)
+        phase("gateway")
+        print(f"\ncluster up: {', '.join(phases)}")
+        yield the_cluster
+    finally:
+        if the_cluster is not None:
+            await db.get_engine(Settings(database_url=the_cluster.env["DATABASE_URL"]).resolved_database_url).dispose()
+            the_cluster.stop()
+        else:
+            if temporal is not None:
+                temporal.kill(signal.SIGTERM)
+            postgres.stop()

@@ -248,6 +248,35 @@ async def test_every_process_exports_metrics(
     assert {"service_requests_total", "persistence_requests_total"} <= set(server), sorted(server)[:20]
 
 
+async def test_the_web_ui_shows_the_cluster_with_the_codec(
+    cluster: Cluster, cluster_audio: dict[str, Path], account: tuple[str, str, str]
+) -> None:
+    """The Temporal UI (ui-server, as compose's temporal-ui runs it) reads this cluster: a session's
+    workflow through the UI's own API, its payloads still encrypted (the browser decodes them through the
+    gateway's /codec, which the UI's settings name, with the administrator's cookie)."""
+    assert cluster.ui is not None
+    token, patient, therapist = account
+    ids = await upload_all(cluster, token, patient, [cluster_audio["short-3"]])
+    await audit(cluster, token, therapist, ids)
+    async with httpx.AsyncClient(base_url=cluster.ui.base_url, timeout=60) as ui:
+        settings = (await ui.get("/api/v1/settings")).json()
+        assert settings["Codec"]["Endpoint"] == f"{cluster.gateway.base_url}/codec"
+        assert settings["Codec"]["IncludeCredentials"] is True
+        r = await ui.get(f"/api/v1/namespaces/default/workflows/{workflow_id(ids[0])}/history")
+    assert r.status_code == 200, r.text[:500]
+    body = r.text
+    # Payload metadata as the UI's JSON carries it: base64 of "binary/encrypted"; never plain JSON.
+    assert "YmluYXJ5L2VuY3J5cHRlZA==" in body and "anNvbi9wbGFpbg==" not in body  # json/plain
+    # The codec endpoint the UI names answers the UI's origin (CORS preflight).
+    async with httpx.AsyncClient(base_url=cluster.gateway.base_url, timeout=30) as c:
+        pre = await c.options(
+            "/codec/decode",
+            headers={"Origin": cluster.ui.origin, "Access-Control-Request-Method": "POST",
+                     "Access-Control-Request-Headers": "content-type,x-namespace"},
+        )  # fmt: skip
+    assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] == cluster.ui.origin
+
+
 async def test_temporal_server_sigkill_mid_transcription(
     cluster: Cluster, cluster_audio: dict[str, Path], account: tuple[str, str, str]
 ) -> None:

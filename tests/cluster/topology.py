@@ -27,7 +27,9 @@ from tests.harness import REPO
 COMPOSE_FILE = REPO / "docker-compose.yml"
 
 # The compose services the harness starts. The model workers are `worker_cpu`: this host has no GPU.
-HARNESS_SERVICES = ("temporal-schema", "temporal", "temporal-namespace", "api", "worker_io", "worker_cpu")
+HARNESS_SERVICES = (
+    "temporal-schema", "temporal", "temporal-namespace", "temporal-ui", "api", "worker_io", "worker_cpu",
+)  # fmt: skip
 
 
 @cache
