@@ -298,14 +298,14 @@ class Cluster:
         base = {k: v for k, v in self.env.items() if k not in APP_VALUES}
         return service(compose_service).env({k: self.env[k] for k in APP_VALUES}, base={**base, **extra})
 
-    def start_worker(self, name: str, module: str | None = None) -> WorkerProcess:
+    def start_worker(self, name: str, module: str | None = None, **extra_env: str) -> WorkerProcess:
         """name: io, gpu-a, gpu-b (the kind is the part before the dash), run as docker-compose.yml's
         worker_io or worker_cpu (no GPU here); module: another release's io worker instead."""
         spec = service("worker_io" if name.startswith("io") else "worker_cpu")
         argv = [sys.executable, "-m", module] if module else list(spec.argv)
         # The same metrics port across restarts (a dead worker's socket is gone with its process).
         port = self.metrics_ports.setdefault(name, low_port("127.0.0.1"))
-        env = self.app_env(spec.name, WORKER_METRICS_BIND=f"127.0.0.1:{port}")
+        env = self.app_env(spec.name, WORKER_METRICS_BIND=f"127.0.0.1:{port}", **extra_env)
         proc = WorkerProcess(argv[-1], env, self.log_path(name))
         with open(proc.log, "ab") as out:
             proc.proc = subprocess.Popen(
@@ -317,15 +317,19 @@ class Cluster:
 
     async def wait_worker(self, name: str, count: int = 1, timeout: float = 600.0) -> None:
         """Until the worker's log says `worker started` `count` times (it polls from then on)."""
+        await self.wait_message(name, "worker started", count, timeout)
+
+    async def wait_message(self, name: str, msg: str, count: int = 1, timeout: float = 600.0) -> None:
+        """Until the worker's log has `count` records with this `msg`."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if sum(1 for r in self.records(name) if r.get("msg") == "worker started") >= count:
+            if sum(1 for r in self.records(name) if r.get("msg") == msg) >= count:
                 return
             proc = self.workers[name].proc
             if proc is not None and proc.poll() is not None:
                 raise RuntimeError(f"worker {name} exited with {proc.returncode}; see {self.log_path(name)}")
             await asyncio.sleep(0.3)
-        raise TimeoutError(f"worker {name} did not start within {timeout}s; see {self.log_path(name)}")
+        raise TimeoutError(f"worker {name} logged no {msg!r} within {timeout}s; see {self.log_path(name)}")
 
     def kill_worker(self, name: str, sig: int = signal.SIGKILL) -> None:
         self.workers[name].kill(sig)

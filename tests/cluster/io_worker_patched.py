@@ -10,9 +10,12 @@ over; histories recorded without the patch replay unchanged.
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
 from datetime import timedelta
 
 from temporalio import workflow
+from temporalio.worker import Worker
 
 from therapybridge.workflows.session import SessionWorkflow  # imported in the sandbox, like the original
 
@@ -35,9 +38,23 @@ class PatchedSessionWorkflow(SessionWorkflow):
 
 
 def main() -> None:
+    """With ROLLING_RESTART_GATE set, everything up to polling is done first (imports, database,
+    connection: the slow part of a start), then `release ready` is logged and the worker waits for that
+    file to exist before it polls; the test opens the gate when the handover should happen."""
     import therapybridge.worker_io.__main__ as worker_io
 
+    gate = os.environ.get("ROLLING_RESTART_GATE")
+    run = worker_io.run_until_signal
+
+    async def gated(worker: Worker, name: str) -> None:
+        if gate:
+            logging.getLogger("therapybridge.workers").info("release ready")
+            while not os.path.exists(gate):
+                await asyncio.sleep(0.1)
+        await run(worker, name)
+
     worker_io.SessionWorkflow = PatchedSessionWorkflow  # type: ignore[misc]
+    worker_io.run_until_signal = gated  # type: ignore[assignment]
     asyncio.run(worker_io.main())
 
 

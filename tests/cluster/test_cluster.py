@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import os
 import signal
+import time
 from pathlib import Path
 
 import httpx
@@ -347,19 +348,23 @@ async def test_rolling_restart_of_the_io_worker_with_a_patched_workflow(
     while sessions run: its worker joins the queue, then the old one stops (SIGTERM). The sessions
     replay their history on the new code, take the new step from there on, and finish.
 
-    Last in this module: the io worker stays on the new release. The gpu workers are paused (SIGSTOP)
-    from mid-transcription until the old io worker is gone, so no session can end before the handover
-    however long the new worker takes to start; their activities time out and retry meanwhile."""
+    Last in this module: the io worker stays on the new release. The new worker starts before the
+    uploads and waits at a gate until the handover; for the handover itself (seconds) the gpu workers
+    are paused (SIGSTOP), so no session can end before the old worker is gone."""
     token, patient, therapist = account
+    gate = cluster.workdir / "release-gate"
+    cluster.start_worker("io-v2", module="tests.cluster.io_worker_patched", ROLLING_RESTART_GATE=str(gate))
+    await cluster.wait_message("io-v2", "release ready")
     ids = await upload_all(cluster, token, patient, [cluster_audio["long-1"], cluster_audio["long-2"]])
     await wait_status(cluster, token, ids, {"transcribing", "diarizing"})
     gpu_pids = [cluster.worker_pid(n) for n in ("gpu-a", "gpu-b")]
     old_pid = cluster.worker_pid("io")
+    paused = time.monotonic()
     try:
         for pid in gpu_pids:
             os.kill(pid, signal.SIGSTOP)
         assert not set((await statuses(cluster, token, ids)).values()) & FINAL
-        cluster.start_worker("io-v2", module="tests.cluster.io_worker_patched")
+        gate.touch()
         await cluster.wait_worker("io-v2")
         old = cluster.workers["io"]
         old.kill(signal.SIGTERM)  # graceful; SIGKILL only if it has not exited within 20 s
@@ -368,6 +373,8 @@ async def test_rolling_restart_of_the_io_worker_with_a_patched_workflow(
     finally:
         for pid in gpu_pids:
             os.kill(pid, signal.SIGCONT)
+    # Under HEARTBEAT_TIMEOUT_S (20 s) nothing the gpu workers hold times out; longer costs retries.
+    print(f"\nhandover with the gpu workers paused: {time.monotonic() - paused:.1f} s")
     await audit(cluster, token, therapist, ids)
 
     replayer = Replayer(workflows=[PatchedSessionWorkflow], data_converter=cluster.client.data_converter)
