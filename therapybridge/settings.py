@@ -269,7 +269,8 @@ class Settings(BaseSettings):
         default="",
         description=(
             "host:port where a worker serves the Temporal SDK's Prometheus metrics (no auth: bind to "
-            "loopback or a private interface); empty: off. One port per worker process."
+            "loopback or a private interface); empty: off. One port per worker process; not passed to the "
+            "workers `therapybridge serve` starts."
         ),
     )
 

@@ -61,6 +61,9 @@ class Supervisor:
         env["THERAPYBRIDGE_DATA_DIR"] = str(self.settings.data_dir.resolve())
         env["TEMPORAL_ADDRESS"] = self.settings.temporal_address
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # One metrics port per worker process: the io and gpu child would both bind it (the second then
+        # fails to start), so the one-machine setup runs its workers without SDK metrics.
+        env.pop("WORKER_METRICS_BIND", None)
         return env | self.extra_env
 
     def add(self, name: str, cmd: list[str]) -> Child:
