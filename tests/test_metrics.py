@@ -48,6 +48,10 @@ async def test_metrics_label_routes_not_ids(stack: Stack) -> None:
         r = await c.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert r.status_code == 200
     assert session_id not in r.text
+    async with gateway(stack, metrics_token=TOKEN) as c:
+        await c.request("BREW", "/nowhere")  # an invented method is counted as `other`
+        r = await c.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert "BREW" not in r.text
     found = samples(r.text)
     requests = {
         (lb["method"], lb["route"], lb["status"]) for n, lb, _ in found if n == "therapybridge_http_requests_total"

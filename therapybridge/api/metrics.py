@@ -54,7 +54,12 @@ for _kind in ("websocket", "sse"):
 router = APIRouter(tags=["metrics"])
 
 
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "WS"})
+
+
 def observe_request(method: str, route: str, code: int, seconds: float) -> None:
+    # Any token is a valid HTTP method: a client inventing them must not grow the label set.
+    method = method if method in METHODS else "other"
     REQUESTS.labels(method, route, str(code)).inc()
     LATENCY.labels(method, route).observe(seconds)
 
