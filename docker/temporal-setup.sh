@@ -4,6 +4,9 @@
 #   temporal-setup.sh namespace   register TEMPORAL_NAMESPACE if missing; after the server is up
 # Both are idempotent: `docker compose up` runs them on every start, and an upgraded image's schema
 # changes are applied by the `schema` step before the new server starts.
+# The cluster tests (tests/cluster/) and the systemd deployment (docs/deploy.md) run this same script
+# outside the image, with TEMPORAL_SQL_TOOL, TEMPORAL_SCHEMA_DIR and TEMPORAL_CLI pointing at the
+# binaries `scripts/setup.sh` builds (the defaults are the admin-tools image's paths).
 set -eu
 
 step="${1:?usage: temporal-setup.sh schema|namespace}"
@@ -12,11 +15,12 @@ case "$step" in
 schema)
   : "${POSTGRES_SEEDS:?}" "${POSTGRES_USER:?}" "${SQL_PASSWORD:?}"
   port="${DB_PORT:-5432}"
-  schema_root=/etc/temporal/schema/postgresql/v12
+  schema_root="${TEMPORAL_SCHEMA_DIR:-/etc/temporal/schema/postgresql/v12}"
+  sql_tool="${TEMPORAL_SQL_TOOL:-temporal-sql-tool}"
   for db in "${DBNAME:-temporal}:temporal" "${VISIBILITY_DBNAME:-temporal_visibility}:visibility"; do
     name="${db%%:*}"
     kind="${db#*:}"
-    tool="temporal-sql-tool --plugin postgres12 --ep $POSTGRES_SEEDS -u $POSTGRES_USER -p $port --db $name"
+    tool="$sql_tool --plugin postgres12 --ep $POSTGRES_SEEDS -u $POSTGRES_USER -p $port --db $name"
     echo "temporal-setup: database $name"
     # `create` fails when the database exists already: that is the normal case after the first start.
     $tool create 2>/dev/null || echo "temporal-setup: $name exists"
@@ -29,16 +33,17 @@ namespace)
   ns="${TEMPORAL_NAMESPACE:-default}"
   retention="${TEMPORAL_RETENTION:-720h}"
   addr="${TEMPORAL_ADDRESS:-temporal:7233}"
+  cli="${TEMPORAL_CLI:-temporal}"
   tries=0
-  until temporal operator cluster health --address "$addr" >/dev/null 2>&1; do
+  until $cli operator cluster health --address "$addr" >/dev/null 2>&1; do
     tries=$((tries + 1))
     [ "$tries" -lt 30 ] || { echo "temporal-setup: server at $addr not healthy" >&2; exit 1; }
     sleep 2
   done
-  if temporal operator namespace describe --address "$addr" --namespace "$ns" >/dev/null 2>&1; then
+  if $cli operator namespace describe --address "$addr" --namespace "$ns" >/dev/null 2>&1; then
     echo "temporal-setup: namespace $ns exists"
   else
-    temporal operator namespace create --address "$addr" --namespace "$ns" --retention "$retention"
+    $cli operator namespace create --address "$addr" --namespace "$ns" --retention "$retention"
     echo "temporal-setup: namespace $ns created (retention $retention)"
   fi
   ;;

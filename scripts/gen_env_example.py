@@ -31,6 +31,7 @@ from therapybridge.settings import Settings  # noqa: E402
 
 ENV_EXAMPLE = REPO / ".env.example"
 COMPOSE_FILE = REPO / "docker-compose.yml"
+TEMPORAL_VERSION = (REPO / "docker" / "temporal" / "VERSION").read_text().strip()
 WIDTH = 100
 
 
@@ -106,7 +107,12 @@ COMPOSE_VARS: list[ComposeVar] = [
         "false",
         "Temporal UI: send browser cookies with codec requests (for a proxy that authenticates by cookie).",
     ),
-    ComposeVar("TEMPORAL_VERSION", "1.31.0", "temporalio/server and temporalio/admin-tools image tag."),
+    ComposeVar(
+        "TEMPORAL_VERSION",
+        TEMPORAL_VERSION,
+        "temporalio/server and temporalio/admin-tools image tag: docker/temporal/VERSION, the version the "
+        "cluster tests build and run; its configuration (docker/temporal/) is written for it.",
+    ),
     ComposeVar("TEMPORAL_UI_VERSION", "2.49.1", "temporalio/ui image tag."),
     ComposeVar(
         "TEMPORAL_RETENTION", "720h", "How long Temporal keeps a closed session workflow's history (namespace)."

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent setup on a fresh Debian machine, as root or not:
 #   Debian packages (ffmpeg, postgresql, chromium), a virtual environment with the project and its
-#   extras at pinned versions (constraints.txt), and the Temporal CLI (built once with `go install`).
+#   extras at pinned versions (constraints.txt), the Temporal CLI, and the Temporal server with its
+#   schema tool (each built once with `go install`, cached under $GOPATH/bin).
 # Usage: scripts/setup.sh [EXTRAS]   (default extras: gpu,dev)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -67,5 +68,26 @@ if ! command -v temporal >/dev/null && [ ! -x "$gobin/temporal" ]; then
   command -v go >/dev/null || { log "Go is required to build the Temporal CLI"; exit 1; }
   log "building the Temporal CLI $TEMPORAL_CLI_VERSION (once; takes a few minutes)"
   go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
+fi
+
+# --- Temporal server and schema tool (the production topology: tests/cluster/, docs/deploy.md) ----
+# The version docker-compose.yml runs (docker/temporal/VERSION), in a folder of its own per version.
+TEMPORAL_SERVER_VERSION="v$(cat docker/temporal/VERSION)"
+server_bin="$gobin/temporal-server-$TEMPORAL_SERVER_VERSION"
+for tool in server:go.temporal.io/server/cmd/server sql:go.temporal.io/server/cmd/tools/sql; do
+  if [ ! -x "$server_bin/${tool%%:*}" ]; then
+    command -v go >/dev/null || { log "Go is required to build the Temporal server"; exit 1; }
+    log "building Temporal ${tool%%:*} $TEMPORAL_SERVER_VERSION (once; takes a few minutes)"
+    GOBIN="$server_bin" go install "${tool#*:}@$TEMPORAL_SERVER_VERSION"
+  fi
+done
+
+# --- Temporal Web UI (ui-server embeds the built UI; compose's temporalio/ui image runs the same) ---
+TEMPORAL_UI_VERSION="v$(cat docker/temporal/UI_VERSION)"
+ui_bin="$gobin/temporal-ui-$TEMPORAL_UI_VERSION"
+if [ ! -x "$ui_bin/server" ]; then
+  command -v go >/dev/null || { log "Go is required to build the Temporal UI"; exit 1; }
+  log "building the Temporal UI server $TEMPORAL_UI_VERSION (once; takes a few minutes)"
+  GOBIN="$ui_bin" go install "github.com/temporalio/ui-server/v2/cmd/server@$TEMPORAL_UI_VERSION"
 fi
 log "ready"

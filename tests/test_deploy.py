@@ -35,6 +35,7 @@ import pytest
 import yaml
 from dotenv import dotenv_values
 
+from tests.compose_file import MissingVariable, compose_variables, interpolate
 from tests.harness import REPO, temporal_cli
 from therapybridge.settings import Settings
 
@@ -59,50 +60,6 @@ healthcheck = _load_module(REPO / "docker" / "healthcheck.py", "tb_healthcheck")
 
 
 # --------------------------------------------------------------------------- compose interpolation
-
-_VAR = re.compile(
-    r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?+])(?P<arg>(?:[^{}]|\{[^{}]*\})*))?\}"
-    r"|\$(?P<bare>[A-Za-z_][A-Za-z0-9_]*)"
-)
-
-
-class MissingVariable(Exception):
-    pass
-
-
-def interpolate(value: Any, env: dict[str, str]) -> Any:
-    """Compose's variable interpolation: $VAR, ${VAR}, ${VAR:-d}, ${VAR-d}, ${VAR:?e}, ${VAR?e},
-    ${VAR:+r}, ${VAR+r} and $$ (a literal $), applied to every string value."""
-    if isinstance(value, dict):
-        return {k: interpolate(v, env) for k, v in value.items()}
-    if isinstance(value, list):
-        return [interpolate(v, env) for v in value]
-    if not isinstance(value, str):
-        return value
-
-    def sub(m: re.Match[str]) -> str:
-        if m.group(0) == "$$":
-            return "$"
-        name = m.group("name") or m.group("bare")
-        op, arg = m.group("op"), m.group("arg") or ""
-        val = env.get(name)
-        empty = not val
-        if op in (":-", "-"):
-            use_default = empty if op == ":-" else val is None
-            return interpolate(arg, env) if use_default else str(val)
-        if op in (":?", "?"):
-            if empty if op == ":?" else val is None:
-                raise MissingVariable(f"{name}: {arg}")
-            return str(val)
-        if op in (":+", "+"):
-            return interpolate(arg, env) if not (empty if op == ":+" else val is None) else ""
-        return val or ""
-
-    return _VAR.sub(sub, value)
-
-
-def compose_variables(text: str) -> set[str]:
-    return {m.group("name") or m.group("bare") for m in _VAR.finditer(text) if m.group(0) != "$$"}
 
 
 def example_env() -> dict[str, str]:
@@ -244,21 +201,69 @@ def test_temporal_is_backed_by_the_compose_postgres(compose: dict[str, Any]) -> 
     services = compose["services"]
     temporal = services["temporal"]["environment"]
     pg = services["postgres"]["environment"]
-    assert temporal["DB"] == "postgres12" and temporal["POSTGRES_SEEDS"] == "postgres"
+    assert temporal["POSTGRES_SEEDS"] == "postgres"
     assert temporal["POSTGRES_USER"] == pg["POSTGRES_USER"]
     assert temporal["POSTGRES_PWD"] == pg["POSTGRES_PASSWORD"] == "s3cr3tpw"
     assert services["temporal-schema"]["environment"]["SQL_PASSWORD"] == pg["POSTGRES_PASSWORD"]
-    dyn = temporal["DYNAMIC_CONFIG_FILE_PATH"]
-    mounts = [v.split(":")[1] for v in services["temporal"]["volumes"]]
-    assert "/etc/temporal/" + dyn in mounts
     for name in ("api", "worker_io"):
         url = services[name]["environment"]["DATABASE_URL"]
         assert url == f"postgresql://{pg['POSTGRES_USER']}:s3cr3tpw@postgres:5432/{pg['POSTGRES_DB']}", name
         assert Settings(database_url=url).resolved_database_url.startswith("postgresql+asyncpg://")
 
 
+def test_temporal_server_runs_the_tested_configuration(compose: dict[str, Any]) -> None:
+    """The compose file's Temporal server is the one the cluster tests run (tests/cluster/): the version
+    they build, the config folder mounted whole and started by its start.sh, and every variable it sets
+    read by the config template."""
+    services = compose["services"]
+    version = (REPO / "docker" / "temporal" / "VERSION").read_text().strip()
+    for name in ("temporal", "temporal-schema", "temporal-namespace"):
+        assert services[name]["image"].endswith(f":{version}"), name
+    temporal = services["temporal"]
+    mounts = {v.split(":")[1]: v.split(":")[0] for v in temporal["volumes"]}
+    assert mounts == {"/etc/temporal/therapybridge": "./docker/temporal"}
+    assert temporal["entrypoint"] == ["/bin/sh", "/etc/temporal/therapybridge/start.sh"]
+    template = (REPO / "docker" / "temporal" / "therapybridge.yaml").read_text()
+    assert template.startswith("# enable-template")
+    for var in temporal["environment"]:
+        assert f'env "{var}"' in template, var
+    # ... and every port the cluster tests move (they run several servers' worth of ports on one host).
+    from tests.cluster.harness import TemporalServer
+
+    for var in TemporalServer.PORTS:
+        assert f'env "{var}"' in template, var
+
+
+def test_the_cluster_harness_runs_the_compose_services() -> None:
+    """tests/cluster/ takes each process's command and variables from docker-compose.yml itself
+    (tests/cluster/topology.py), so the tested topology is the compose file's. Here, without a cluster:
+    every command resolves on this host (mounted scripts are repository files, modules exist) and the
+    harness has a value for every variable compose requires of the app services."""
+    from tests.cluster.harness import APP_VALUES
+    from tests.cluster.topology import HARNESS_SERVICES, service
+
+    for name in HARNESS_SERVICES:
+        svc = service(name)
+        assert all(path.exists() for path in svc.mounts.values()), name
+        if name == "temporal-ui":  # the image's own entrypoint (`ui-server --env docker start`): TemporalUI
+            assert not svc.argv
+        elif svc.argv[0] == sys.executable:
+            assert svc.argv[1] == "-m" and importlib.util.find_spec(svc.argv[2]), name
+        else:
+            assert svc.argv[0] == "/bin/sh" and Path(svc.argv[1]).is_file(), (name, svc.argv)
+            assert Path(svc.argv[1]).is_relative_to(REPO), name
+    assert service("api").with_options(host="127.0.0.1", port="1")[-4:] == ["--host", "127.0.0.1", "--port", "1"]
+    for name in ("api", "worker_io", "worker_cpu"):
+        required = {k for k, v in service(name).environment.items() if ":?" in v}
+        assert required <= set(APP_VALUES), name
+    # The UI the harness builds (scripts/setup.sh) is the version of compose's temporalio/ui image.
+    ui_version = (REPO / "docker" / "temporal" / "UI_VERSION").read_text().strip()
+    assert f"temporalio/ui:${{TEMPORAL_UI_VERSION:-{ui_version}}}" in COMPOSE.read_text()
+    assert {v.name: v.default for v in gen_env.COMPOSE_VARS}["TEMPORAL_UI_VERSION"] == ui_version
+
+
 def test_temporal_dynamic_config_is_well_formed() -> None:
-    data = yaml.safe_load((REPO / "docker" / "temporal-dynamicconfig.yaml").read_text())
+    data = yaml.safe_load((REPO / "docker" / "temporal" / "dynamicconfig.yaml").read_text())
     assert isinstance(data, dict) and data
     for key, entries in data.items():
         assert isinstance(entries, list) and entries, key

@@ -285,6 +285,21 @@ class Settings(BaseSettings):
         "by its event loop) is older than this: a frozen or hung worker, not only a dead one.",
     )
 
+    # --- metrics (Prometheus) -------------------------------------------------------------------
+    metrics_token: str = Field(
+        default="",
+        description="Bearer token Prometheus sends to the API's GET /metrics; empty: /metrics is off (404).",
+    )
+    worker_metrics_bind: str = Field(
+        default="",
+        description=(
+            "host:port where a worker serves the Temporal SDK's Prometheus metrics (no auth: bind to "
+            "loopback or a private interface); empty: off. One port per worker process; not passed to the "
+            "workers `therapybridge serve` starts."
+        ),
+    )
+
+    # --- logs ----------------------------------------------------------------------------------
     log_level: str = Field(
         default="INFO",
         description="Python log level: DEBUG, INFO, WARNING or ERROR. No level logs transcript text or names.",

@@ -109,6 +109,9 @@ class Supervisor:
         env["TEMPORAL_ADDRESS"] = self.settings.temporal_address
         env["CHILD_UNRESPONSIVE_S"] = str(self.settings.child_unresponsive_s)  # the beat keeps pace with the limit
         env.setdefault("PYTHONUNBUFFERED", "1")
+        # One metrics port per worker process: the io and gpu child would both bind it (the second then
+        # fails to start), so the one-machine setup runs its workers without SDK metrics.
+        env.pop("WORKER_METRICS_BIND", None)
         return env | self.extra_env
 
     def add(self, name: str, cmd: list[str]) -> Child:

@@ -16,6 +16,7 @@ import temporalio.converter
 from temporalio.client import Client, WorkflowHandle
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.converter import DataConverter, DefaultFailureConverterWithEncodedAttributes
+from temporalio.runtime import Runtime
 
 from therapybridge import messages as m
 from therapybridge.codec import EncryptionCodec, load_or_create_keys
@@ -39,9 +40,13 @@ def data_converter(settings: Settings) -> DataConverter:
     )
 
 
-async def connect(settings: Settings, timeout: float | None = None) -> Client:
+async def connect(settings: Settings, timeout: float | None = None, runtime: Runtime | None = None) -> Client:
+    """runtime: the SDK runtime (its telemetry: workers pass workers.metrics_runtime); None, the default."""
     coro = Client.connect(
-        settings.temporal_address, namespace=settings.temporal_namespace, data_converter=data_converter(settings)
+        settings.temporal_address,
+        namespace=settings.temporal_namespace,
+        data_converter=data_converter(settings),
+        runtime=runtime,
     )
     return await (asyncio.wait_for(coro, timeout) if timeout else coro)
 

@@ -8,7 +8,10 @@ import signal
 from datetime import timedelta
 from typing import Any
 
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
+
+from therapybridge.settings import Settings
 
 log = logging.getLogger("therapybridge.workers")
 
@@ -19,6 +22,16 @@ HEARTBEAT_THROTTLE: dict[str, Any] = {
     "max_heartbeat_throttle_interval": timedelta(seconds=5),
     "default_heartbeat_throttle_interval": timedelta(seconds=5),
 }
+
+
+def metrics_runtime(settings: Settings) -> Runtime | None:
+    """The SDK runtime that serves this worker's Prometheus metrics on WORKER_METRICS_BIND (None: off,
+    the default runtime). Its labels are namespace, task queue, workflow and activity type: no PHI.
+    Durations in seconds, the Prometheus convention (e.g. temporal_activity_schedule_to_start_latency)."""
+    if not settings.worker_metrics_bind:
+        return None
+    prometheus = PrometheusConfig(bind_address=settings.worker_metrics_bind, durations_as_seconds=True)
+    return Runtime(telemetry=TelemetryConfig(metrics=prometheus))
 
 
 async def run_until_signal(worker: Worker, name: str) -> None:

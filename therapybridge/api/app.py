@@ -23,6 +23,8 @@ from therapybridge.api.deps import TemporalConnection, TemporalUnavailable
 from therapybridge.api.headers import SecurityHeaders
 from therapybridge.api.limits import BodyLimit, validation_error
 from therapybridge.api.live import ProgressHub
+from therapybridge.api.metrics import observe_request
+from therapybridge.api.metrics import router as metrics_router
 from therapybridge.api.monitor import SessionMonitor
 from therapybridge.api.routes import (
     audit,
@@ -101,15 +103,10 @@ class AccessLog:
                 )
                 await send({"type": "http.response.body", "body": b'{"detail":"internal error"}'})
         finally:
-            log.info(
-                "request",
-                extra={
-                    "method": scope.get("method", "WS"),
-                    "path": _route(scope),
-                    "status": code,
-                    "ms": round((time.perf_counter() - t0) * 1000, 1),
-                },
-            )
+            seconds = time.perf_counter() - t0
+            method, route = scope.get("method", "WS"), _route(scope)
+            observe_request(method, route, code, seconds)
+            log.info("request", extra={"method": method, "path": route, "status": code, "ms": round(seconds * 1000, 1)})
 
 
 class RedactTokens(logging.Filter):
@@ -182,6 +179,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ):
         app.include_router(module.router)
     app.include_router(review.me)
+    app.include_router(metrics_router)
     if STATIC_DIR.is_dir():
         # The web app; mounted last so every API route wins.
         app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")

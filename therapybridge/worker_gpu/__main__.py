@@ -21,7 +21,7 @@ from therapybridge.speech.diarizer import get_diarizer
 from therapybridge.temporal import connect
 from therapybridge.worker_gpu.plan import apply_thread_plan, thread_plan
 from therapybridge.worker_gpu.slots import ModelSlots
-from therapybridge.workers import HEARTBEAT_THROTTLE, run_until_signal
+from therapybridge.workers import HEARTBEAT_THROTTLE, metrics_runtime, run_until_signal
 
 log = logging.getLogger("therapybridge.worker_gpu")
 
@@ -43,7 +43,7 @@ async def main() -> None:
             await asyncio.to_thread(load)
         except Exception as exc:
             log.error("model failed to load", extra={"model": name, "error_type": type(exc).__name__})
-    client = await connect(settings)
+    client = await connect(settings, runtime=metrics_runtime(settings))
     # `transcriptions` windows share the one model (CTranslate2 runs that many in parallel on one copy
     # of the weights): memory is bounded by the slots, never a second model.
     slots = plan.transcriptions + 1

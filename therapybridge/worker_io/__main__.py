@@ -15,7 +15,7 @@ from therapybridge.activities.validate import validate_upload
 from therapybridge.logs import setup_logging
 from therapybridge.settings import get_settings
 from therapybridge.temporal import connect, ensure_purge_schedule
-from therapybridge.workers import HEARTBEAT_THROTTLE, run_until_signal
+from therapybridge.workers import HEARTBEAT_THROTTLE, metrics_runtime, run_until_signal
 from therapybridge.workflows import PurgeWorkflow, RenotesWorkflow, SessionWorkflow
 
 
@@ -24,7 +24,7 @@ async def main() -> None:
     setup_logging(settings, "worker_io")
     _liveness = liveness.start(settings.child_unresponsive_s)  # held here: a task nobody references can vanish
     await db.init_db()
-    client = await connect(settings)
+    client = await connect(settings, runtime=metrics_runtime(settings))
     await ensure_purge_schedule(client, settings)
     worker = Worker(
         client,

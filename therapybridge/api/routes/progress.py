@@ -26,6 +26,7 @@ from therapybridge.api.deps import (
     visible_session,
 )
 from therapybridge.api.live import ProgressHub, SessionGone, Snapshot, parse_event_id, snapshot_from_row
+from therapybridge.api.metrics import STREAMS
 from therapybridge.api.models import Message
 from therapybridge.db import session_scope
 from therapybridge.document import FINAL_STATUSES
@@ -90,7 +91,8 @@ async def progress_ws(
 
     tasks = [asyncio.create_task(send()), asyncio.create_task(receive())]
     try:
-        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        with STREAMS.labels("websocket").track_inprogress():
+            await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
         for t in tasks:
             t.cancel()
@@ -129,6 +131,11 @@ async def progress_sse(
         return Response(status_code=status.HTTP_204_NO_CONTENT)  # tells EventSource to stop reconnecting
 
     async def events() -> AsyncIterator[str]:
+        with STREAMS.labels("sse").track_inprogress():
+            async for chunk in _events():
+                yield chunk
+
+    async def _events() -> AsyncIterator[str]:
         yield "retry: 3000\n\n"
         try:
             async for snap in _ticks(request.app.state.progress, session_id, settings.progress_ping_s):
