@@ -215,7 +215,7 @@ def _asr_cached(flac: Path, cache: Path, refresh: bool) -> tuple[list[Segment], 
         data = json.loads(out.read_text())
         return [Segment(**s) for s in data["segments"]], [tuple(r) for r in data["regions"]], wav
     from therapybridge.settings import Settings
-    from therapybridge.speech.asr import AsrConfig, get_transcriber
+    from therapybridge.speech.asr.faster_whisper import AsrConfig, get_transcriber
     from therapybridge.speech.audio import load_wav16k, to_wav16k, wav_duration
     from therapybridge.speech.vad import plan_windows, speech_regions
 
@@ -240,7 +240,7 @@ def _diarize_cached(
         return [SpeakerTurn(**t) for t in data["turns"]], data["source"]
     try:
         from therapybridge.settings import Settings
-        from therapybridge.speech.diarizer import get_diarizer  # type: ignore[import-not-found]
+        from therapybridge.speech.diarization.embedded import get_diarizer  # type: ignore[import-not-found]
     except ImportError:
         return [], "unavailable"
     result = get_diarizer(Settings()).diarize(wav, regions)

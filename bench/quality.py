@@ -130,7 +130,7 @@ class Pipeline:
     """The models, loaded once for a whole run."""
 
     def __init__(self, diarizer: str = "embedded", cache: Path | None = None, asr_model: str | None = None) -> None:
-        from therapybridge.speech.asr import AsrConfig, get_transcriber
+        from therapybridge.speech.asr.faster_whisper import AsrConfig, get_transcriber
 
         self.kind = diarizer
         self.cache = cache
@@ -143,7 +143,7 @@ class Pipeline:
 
             self.encoder = SpeakerEncoder("cpu")
         elif diarizer == "embedded":
-            from therapybridge.speech.diarizer import get_diarizer
+            from therapybridge.speech.diarization.embedded import get_diarizer
 
             self.diarizer = get_diarizer(self.settings)
 

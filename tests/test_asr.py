@@ -7,7 +7,7 @@ from pathlib import Path
 from bench.scoring import wer
 from tests.harness import CORPUS
 from therapybridge.settings import Settings
-from therapybridge.speech.asr import AsrConfig, get_transcriber
+from therapybridge.speech.asr.faster_whisper import AsrConfig, get_transcriber
 from therapybridge.speech.audio import load_wav16k, to_wav16k, wav_duration
 from therapybridge.speech.vad import regions_within, speech_regions
 

@@ -89,7 +89,7 @@ DIARIZER_FLOORS = {
 def test_diarizer_floor_on_real_counts(file_id: str, hint: int | None, tmp_path: Path) -> None:
     from bench.scoring import clip_turns, der, parse_rttm, speakers_in, turns_of
     from therapybridge.speech.audio import to_wav16k
-    from therapybridge.speech.diarizer import Diarizer
+    from therapybridge.speech.diarization.embedded import Diarizer
     from therapybridge.speech.vad import speech_regions
 
     real = CORPUS / "real"
@@ -113,7 +113,7 @@ def test_diarizer_floor_on_real_counts(file_id: str, hint: int | None, tmp_path:
 def test_a_phone_call_is_two_speakers(hint: int | None, tmp_path: Path) -> None:
     from bench.phone_band import phone_copy
     from bench.scoring import der, speakers_in, synthetic_reference, turns_of
-    from therapybridge.speech.diarizer import Diarizer
+    from therapybridge.speech.diarization.embedded import Diarizer
     from therapybridge.speech.vad import speech_regions
 
     synthetic = CORPUS / "synthetic"

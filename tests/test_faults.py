@@ -54,7 +54,7 @@ from therapybridge import messages as m
 from therapybridge.activities.save import save as save_activity
 from therapybridge.blobs import BlobStore, upload_key
 from therapybridge.settings import Settings
-from therapybridge.speech.openai_asr import OpenAITranscriber, TranscriptionProviderError
+from therapybridge.speech.asr.openai import OpenAITranscriber, TranscriptionProviderError
 from therapybridge.supervisor import Supervisor
 from therapybridge.temporal import query_progress, start_session, wait_for_server, workflow_id
 

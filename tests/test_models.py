@@ -13,7 +13,7 @@ from therapybridge import messages as m
 from therapybridge.activities.save import build_document
 from therapybridge.blobs import BlobStore
 from therapybridge.settings import Settings
-from therapybridge.speech.asr import AsrConfig, asr_language
+from therapybridge.speech.asr.faster_whisper import AsrConfig, asr_language
 from therapybridge.speech.models import (
     BASE_MODEL_SHA256,
     ModelIntegrityError,

@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("pyannote.audio")
 
 from therapybridge.settings import Settings
-from therapybridge.speech.pyannote_diarizer import PyannoteDiarizer, PyannoteUnavailable
+from therapybridge.speech.diarization.pyannote import PyannoteDiarizer, PyannoteUnavailable
 
 CORPUS = Path(
     os.environ.get("THERAPYBRIDGE_CORPUS") or Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -137,7 +137,7 @@ def test_missing_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
 
 
 def test_get_diarizer_honours_the_setting(tmp_path: Path) -> None:
-    from therapybridge.speech.diarizer import get_diarizer
+    from therapybridge.speech.diarization.embedded import get_diarizer
 
     settings = Settings(diarizer="pyannote", pyannote_checkpoint=str(build_tiny_pipeline(tmp_path / "p")))
     first = get_diarizer(settings)

@@ -71,7 +71,7 @@ def jsonable(o: object) -> object:
 def asr_model_line() -> str:
     """The model every case runs (ASR_MODEL, as the workers resolve it), printed with the figures."""
     from therapybridge.settings import get_settings
-    from therapybridge.speech.asr import AsrConfig
+    from therapybridge.speech.asr.faster_whisper import AsrConfig
 
     cfg = AsrConfig.from_settings(get_settings())
     model = cfg.resolve()

@@ -29,7 +29,7 @@ from bench.throughput.measure import (
     score,
 )
 from bench.throughput.report import asr_model_line, jsonable, print_c, print_overhead
-from therapybridge.speech.asr import cpu_count
+from therapybridge.speech.asr.faster_whisper import cpu_count
 
 SCALE_OUT_ENV = {"ASR_CPU_THREADS": "1", "GPU_WORKER_CONCURRENCY": "1"}
 
@@ -67,8 +67,8 @@ async def run_sequential(audio: Path, truth: Truth) -> dict[str, Any]:
     from therapybridge.activities.common import blobs
     from therapybridge.document import Segment, SpeakerTurn
     from therapybridge.settings import get_settings
-    from therapybridge.speech.asr import AsrConfig, get_transcriber
-    from therapybridge.speech.diarizer import get_diarizer
+    from therapybridge.speech.asr.faster_whisper import AsrConfig, get_transcriber
+    from therapybridge.speech.diarization.embedded import get_diarizer
     from therapybridge.worker_gpu.plan import apply_thread_plan, thread_plan
 
     # One window at a time on every core; the diarizer as in a gpu worker (the speaker encoder caps

@@ -12,7 +12,7 @@ from therapybridge.activities.common import Heartbeater, blobs, log, log_stage
 from therapybridge.blobs import SessionKeys
 from therapybridge.document import SpeakerTurn
 from therapybridge.settings import get_settings
-from therapybridge.speech.diarizer import get_diarizer
+from therapybridge.speech.diarization.embedded import get_diarizer
 from therapybridge.speech.models import diarizer_model_info
 from therapybridge.speech.voiceprint import embed_voice
 

@@ -15,9 +15,9 @@ from therapybridge.activities.common import Heartbeater, blobs, log, log_stage, 
 from therapybridge.blobs import SessionKeys
 from therapybridge.document import Segment
 from therapybridge.settings import Settings, get_settings
-from therapybridge.speech.asr import AsrConfig, ModelUnavailable, get_transcriber
+from therapybridge.speech.asr.faster_whisper import AsrConfig, ModelUnavailable, get_transcriber
+from therapybridge.speech.asr.openai import OpenAITranscriber, TranscriptionProviderError
 from therapybridge.speech.audio import load_wav16k
-from therapybridge.speech.openai_asr import OpenAITranscriber, TranscriptionProviderError
 from therapybridge.speech.vad import regions_within
 
 

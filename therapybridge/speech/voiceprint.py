@@ -81,7 +81,7 @@ def match_labels(
 
 def _default_encoder() -> SpeakerEncoder:
     from therapybridge.settings import get_settings
-    from therapybridge.speech.diarizer import Diarizer, get_diarizer
+    from therapybridge.speech.diarization.embedded import Diarizer, get_diarizer
 
     diarizer = get_diarizer(get_settings())
     return diarizer.encoder if isinstance(diarizer, Diarizer) else SpeakerEncoder("cpu")

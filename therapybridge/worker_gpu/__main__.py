@@ -16,8 +16,8 @@ from therapybridge.activities.diarize import diarize
 from therapybridge.activities.transcribe import transcribe_window
 from therapybridge.logs import setup_logging
 from therapybridge.settings import get_settings
-from therapybridge.speech.asr import AsrConfig, get_transcriber
-from therapybridge.speech.diarizer import get_diarizer
+from therapybridge.speech.asr.faster_whisper import AsrConfig, get_transcriber
+from therapybridge.speech.diarization.embedded import get_diarizer
 from therapybridge.temporal import connect
 from therapybridge.worker_gpu.plan import apply_thread_plan, thread_plan
 from therapybridge.worker_gpu.slots import ModelSlots

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from therapybridge.settings import Settings
-from therapybridge.speech.asr import AsrConfig, cpu_count
+from therapybridge.speech.asr.faster_whisper import AsrConfig, cpu_count
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ import numpy as np
 from therapybridge.document import SpeakerTurn
 from therapybridge.settings import Settings
 from therapybridge.speech.audio import load_wav16k
-from therapybridge.speech.clustering import CountConfig, cluster_embeddings, l2norm
-from therapybridge.speech.resegment import STEP_S, ResegConfig, decode, frame_scores, frames_of
+from therapybridge.speech.diarization.clustering import CountConfig, cluster_embeddings, l2norm
+from therapybridge.speech.diarization.resegment import STEP_S, ResegConfig, decode, frame_scores, frames_of
 from therapybridge.speech.speaker_embedding import FRAME_S, SpeakerEncoder
 
 Region = tuple[float, float]
@@ -255,7 +255,7 @@ def get_diarizer(settings: Settings) -> Diarizer:
     with _lock:
         if key not in _cache:
             if settings.diarizer == "pyannote":
-                from therapybridge.speech.pyannote_diarizer import PyannoteDiarizer
+                from therapybridge.speech.diarization.pyannote import PyannoteDiarizer
 
                 _cache[key] = PyannoteDiarizer(settings, device)
             else:
