@@ -247,9 +247,9 @@ def d01_head(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple
 
 @pytest.fixture(scope="module")
 def diarizer():
-    from therapybridge.speech.diarization.embedded import Diarizer
+    from therapybridge.speech.diarization.embedded import EmbeddedDiarizer
 
-    return Diarizer()
+    return EmbeddedDiarizer()
 
 
 def test_diarize_d01_head_finds_both_voices(diarizer, d01_head, tmp_path: Path) -> None:
@@ -309,8 +309,8 @@ def test_hints_reach_the_clusterer(monkeypatch: pytest.MonkeyPatch) -> None:
         seen.update(kw)
         return np.zeros(len(emb), dtype=int)
 
-    d = object.__new__(dmod.Diarizer)
-    d.cfg = dmod.DiarizerConfig()
+    d = object.__new__(dmod.EmbeddedDiarizer)
+    d.cfg = dmod.EmbeddedConfig()
     emb = l2norm(np.abs(RNG.standard_normal((6, 256)))).astype(np.float32)
     spans = np.array([[i * 0.5, i * 0.5 + 1.5] for i in range(6)])
     monkeypatch.setattr(d, "embed", lambda *a, **k: dmod.Windows(emb, spans))
