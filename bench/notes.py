@@ -215,13 +215,13 @@ def _asr_cached(flac: Path, cache: Path, refresh: bool) -> tuple[list[Segment], 
         data = json.loads(out.read_text())
         return [Segment(**s) for s in data["segments"]], [tuple(r) for r in data["regions"]], wav
     from therapybridge.settings import Settings
-    from therapybridge.speech.asr import AsrConfig, get_transcriber
+    from therapybridge.speech.asr.factory import get_transcriber, whisper_config
     from therapybridge.speech.audio import load_wav16k, to_wav16k, wav_duration
     from therapybridge.speech.vad import plan_windows, speech_regions
 
     to_wav16k(flac, wav)
     regions = speech_regions(wav)
-    transcriber = get_transcriber(AsrConfig.from_settings(Settings()))
+    transcriber = get_transcriber(whisper_config(Settings()))
     segments: list[Segment] = []
     for w0, w1 in plan_windows(regions, wav_duration(wav)):
         segs, _lang = transcriber.transcribe(load_wav16k(wav, w0, w1), offset=w0)
@@ -240,10 +240,10 @@ def _diarize_cached(
         return [SpeakerTurn(**t) for t in data["turns"]], data["source"]
     try:
         from therapybridge.settings import Settings
-        from therapybridge.speech.diarizer import get_diarizer  # type: ignore[import-not-found]
+        from therapybridge.speech.diarization.factory import diarizer_config, get_diarizer
     except ImportError:
         return [], "unavailable"
-    result = get_diarizer(Settings()).diarize(wav, regions)
+    result = get_diarizer(diarizer_config(Settings())).diarize(wav, regions)
     turns = list(result if isinstance(result, list) else getattr(result, "turns", result))
     turns = [t if isinstance(t, SpeakerTurn) else SpeakerTurn.model_validate(t) for t in turns]
     out.write_text(json.dumps({"turns": [t.model_dump() for t in turns], "source": "diarizer"}))

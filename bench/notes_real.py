@@ -40,6 +40,7 @@ from bench.notes import content
 from therapybridge import notes_engine
 from therapybridge.document import ExtractedNotes, Segment, Speaker
 from therapybridge.notes_engine import Provider
+from therapybridge.settings import get_settings
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_GOLD = REPO / "bench" / "gold" / "annomi"
@@ -290,7 +291,8 @@ def score(conv: Conversation, notes: ExtractedNotes, gold: dict) -> Score:
 
 
 def run_engine(conv: Conversation, provider: Provider) -> ExtractedNotes:
-    return asyncio.run(notes_engine.extract(conv.segments, SPEAKERS, provider))
+    cfg = notes_engine.notes_config(get_settings(), provider)
+    return asyncio.run(notes_engine.extract(conv.segments, SPEAKERS, cfg))
 
 
 def _fmt(x: float | None) -> str:

@@ -130,22 +130,22 @@ class Pipeline:
     """The models, loaded once for a whole run."""
 
     def __init__(self, diarizer: str = "embedded", cache: Path | None = None, asr_model: str | None = None) -> None:
-        from therapybridge.speech.asr import AsrConfig, get_transcriber
+        from therapybridge.speech.asr.factory import get_transcriber, whisper_config
 
         self.kind = diarizer
         self.cache = cache
         self.settings = Settings() if asr_model is None else Settings(asr_model=asr_model)
         self.asr_name = self.settings.asr_model or "default"
-        self.asr_cfg = AsrConfig.from_settings(self.settings)
+        self.asr_cfg = whisper_config(self.settings)
         self.transcriber = get_transcriber(self.asr_cfg)
         if diarizer == "baseline":
             from therapybridge.speech.speaker_embedding import SpeakerEncoder
 
             self.encoder = SpeakerEncoder("cpu")
         elif diarizer == "embedded":
-            from therapybridge.speech.diarizer import get_diarizer
+            from therapybridge.speech.diarization.factory import diarizer_config, get_diarizer
 
-            self.diarizer = get_diarizer(self.settings)
+            self.diarizer = get_diarizer(diarizer_config(self.settings))
 
     def _regions(self, wav: Path, work: Path, seconds: dict[str, float]) -> list[tuple[float, float]]:
         """The session's speech regions, cached per VAD configuration."""

@@ -77,9 +77,10 @@ def plain_faster_whisper(audio: Path, threads: int = 0) -> tuple[float, float, s
     from faster_whisper import WhisperModel
 
     from therapybridge.settings import get_settings
-    from therapybridge.speech.asr import AsrConfig, compute_type_for, transcribe_kwargs
+    from therapybridge.speech.asr.factory import whisper_config
+    from therapybridge.speech.asr.faster_whisper import compute_type_for, transcribe_kwargs
 
-    cfg = AsrConfig.from_settings(get_settings())
+    cfg = whisper_config(get_settings())
     model = WhisperModel(
         cfg.resolve().path,
         device=cfg.device,

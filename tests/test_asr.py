@@ -7,7 +7,7 @@ from pathlib import Path
 from bench.scoring import wer
 from tests.harness import CORPUS
 from therapybridge.settings import Settings
-from therapybridge.speech.asr import AsrConfig, get_transcriber
+from therapybridge.speech.asr.factory import get_transcriber, whisper_config
 from therapybridge.speech.audio import load_wav16k, to_wav16k, wav_duration
 from therapybridge.speech.vad import regions_within, speech_regions
 
@@ -16,7 +16,7 @@ def test_stored_regions_give_the_same_words_on_the_session_timeline(tmp_path: Pa
     wav = tmp_path / "jfk.wav"
     to_wav16k(CORPUS / "real" / "jfk.flac", wav)
     duration, regions = wav_duration(wav), speech_regions(wav)
-    transcriber = get_transcriber(AsrConfig.from_settings(Settings()))
+    transcriber = get_transcriber(whisper_config(Settings()))
     audio = load_wav16k(wav)
     # As if this recording were a window starting 100 s into a session.
     own_vad, _ = transcriber.transcribe(audio, offset=100.0)
@@ -33,5 +33,5 @@ def test_stored_regions_give_the_same_words_on_the_session_timeline(tmp_path: Pa
 def test_a_window_without_speech_gives_no_segments(tmp_path: Path) -> None:
     wav = tmp_path / "jfk.wav"
     to_wav16k(CORPUS / "real" / "jfk.flac", wav)
-    transcriber = get_transcriber(AsrConfig.from_settings(Settings()))
+    transcriber = get_transcriber(whisper_config(Settings()))
     assert transcriber.transcribe(load_wav16k(wav), speech=[])[0] == []

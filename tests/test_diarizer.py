@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from therapybridge.speech.clustering import (
+from therapybridge.speech.diarization.clustering import (
     CountConfig,
     cluster_embeddings,
     count_runs,
@@ -17,8 +17,8 @@ from therapybridge.speech.clustering import (
     median_run,
     stability,
 )
-from therapybridge.speech.diarizer import label_turns, plan_blocks, window_frames
-from therapybridge.speech.resegment import ResegConfig, decode, frame_scores, frames_of, viterbi
+from therapybridge.speech.diarization.embedded import label_turns, plan_blocks, window_frames
+from therapybridge.speech.diarization.resegment import ResegConfig, decode, frame_scores, frames_of, viterbi
 
 CORPUS = Path(
     os.environ.get("THERAPYBRIDGE_CORPUS") or Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -128,7 +128,7 @@ def test_one_voice_split_inside_a_conversation_is_not_a_third_speaker() -> None:
 
 
 def test_nested_split_needs_a_gap_between_pair_similarities() -> None:
-    from therapybridge.speech.clustering import is_nested_split
+    from therapybridge.speech.diarization.clustering import is_nested_split
 
     def cents(sims: tuple[float, float, float]) -> np.ndarray:  # three unit vectors with these pair cosines
         g = np.array([[1, sims[0], sims[1]], [sims[0], 1, sims[2]], [sims[1], sims[2], 1]])
@@ -247,9 +247,9 @@ def d01_head(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[tuple
 
 @pytest.fixture(scope="module")
 def diarizer():
-    from therapybridge.speech.diarizer import Diarizer
+    from therapybridge.speech.diarization.embedded import EmbeddedDiarizer
 
-    return Diarizer()
+    return EmbeddedDiarizer()
 
 
 def test_diarize_d01_head_finds_both_voices(diarizer, d01_head, tmp_path: Path) -> None:
@@ -301,7 +301,7 @@ def test_no_speech_gives_no_turns(diarizer, d01_head) -> None:
 
 def test_hints_reach_the_clusterer(monkeypatch: pytest.MonkeyPatch) -> None:
     """The diarize activity's request hints arrive in cluster_embeddings unchanged."""
-    from therapybridge.speech import diarizer as dmod
+    from therapybridge.speech.diarization import embedded as dmod
 
     seen: dict[str, object] = {}
 
@@ -309,8 +309,8 @@ def test_hints_reach_the_clusterer(monkeypatch: pytest.MonkeyPatch) -> None:
         seen.update(kw)
         return np.zeros(len(emb), dtype=int)
 
-    d = object.__new__(dmod.Diarizer)
-    d.cfg = dmod.DiarizerConfig()
+    d = object.__new__(dmod.EmbeddedDiarizer)
+    d.cfg = dmod.EmbeddedConfig()
     emb = l2norm(np.abs(RNG.standard_normal((6, 256)))).astype(np.float32)
     spans = np.array([[i * 0.5, i * 0.5 + 1.5] for i in range(6)])
     monkeypatch.setattr(d, "embed", lambda *a, **k: dmod.Windows(emb, spans))

@@ -89,7 +89,7 @@ DIARIZER_FLOORS = {
 def test_diarizer_floor_on_real_counts(file_id: str, hint: int | None, tmp_path: Path) -> None:
     from bench.scoring import clip_turns, der, parse_rttm, speakers_in, turns_of
     from therapybridge.speech.audio import to_wav16k
-    from therapybridge.speech.diarizer import Diarizer
+    from therapybridge.speech.diarization.embedded import EmbeddedDiarizer
     from therapybridge.speech.vad import speech_regions
 
     real = CORPUS / "real"
@@ -98,7 +98,7 @@ def test_diarizer_floor_on_real_counts(file_id: str, hint: int | None, tmp_path:
     ref = clip_turns(parse_rttm(real / "debug.train.rttm")[file_id], 0.0, 30.0)
     wav = tmp_path / f"{file_id}.wav"
     to_wav16k(real / f"{file_id}.wav", wav)
-    turns = Diarizer("cpu").diarize(wav, speech_regions(wav), num_speakers=hint)
+    turns = EmbeddedDiarizer("cpu").diarize(wav, speech_regions(wav), num_speakers=hint)
     hyp = clip_turns(turns_of(turns), 0.0, 30.0)
     max_der, speakers = DIARIZER_FLOORS[(file_id, hint)]
     assert der(ref, hyp, (0.0, 30.0)) <= max_der
@@ -113,7 +113,7 @@ def test_diarizer_floor_on_real_counts(file_id: str, hint: int | None, tmp_path:
 def test_a_phone_call_is_two_speakers(hint: int | None, tmp_path: Path) -> None:
     from bench.phone_band import phone_copy
     from bench.scoring import der, speakers_in, synthetic_reference, turns_of
-    from therapybridge.speech.diarizer import Diarizer
+    from therapybridge.speech.diarization.embedded import EmbeddedDiarizer
     from therapybridge.speech.vad import speech_regions
 
     synthetic = CORPUS / "synthetic"
@@ -121,7 +121,7 @@ def test_a_phone_call_is_two_speakers(hint: int | None, tmp_path: Path) -> None:
         pytest.skip(f"corpus not found at {CORPUS} (set THERAPYBRIDGE_CORPUS)")
     ref = synthetic_reference(synthetic / "d12.json")
     wav = phone_copy(synthetic / "d12.flac", tmp_path, tmp_path)
-    turns = Diarizer("cpu").diarize(wav, speech_regions(wav), num_speakers=hint)
+    turns = EmbeddedDiarizer("cpu").diarize(wav, speech_regions(wav), num_speakers=hint)
     hyp = turns_of(turns)
     assert speakers_in(hyp, ref.uem) == 2
     assert der(ref.turns, hyp, ref.uem) <= 0.06

@@ -53,8 +53,8 @@ from therapybridge import db
 from therapybridge import messages as m
 from therapybridge.activities.save import save as save_activity
 from therapybridge.blobs import BlobStore, upload_key
-from therapybridge.settings import Settings
-from therapybridge.speech.openai_asr import OpenAITranscriber, TranscriptionProviderError
+from therapybridge.speech.asr.base import TranscriptionProviderError
+from therapybridge.speech.asr.openai import OpenAIAsrConfig, OpenAITranscriber
 from therapybridge.supervisor import Supervisor
 from therapybridge.temporal import query_progress, start_session, wait_for_server, workflow_id
 
@@ -253,9 +253,7 @@ def test_openai_errors_map_to_retry_semantics(
 ) -> None:
     """The OpenAI backend against the protocol-speaking local server: which answers are retried."""
     fake_openai.script = [status]
-    asr = OpenAITranscriber(
-        Settings(asr_provider="openai", openai_base_url=fake_openai.base_url, openai_api_key=FakeOpenAI.API_KEY)
-    )
+    asr = OpenAITranscriber(OpenAIAsrConfig("whisper-1", api_key=FakeOpenAI.API_KEY, base_url=fake_openai.base_url))
     with pytest.raises(TranscriptionProviderError) as caught:
         asr.transcribe(np.zeros(16000, np.float32))
     err = caught.value
@@ -270,17 +268,17 @@ def test_openai_errors_map_to_retry_semantics(
 
 def test_openai_timeouts_and_refused_connections_are_retryable(fake_openai: FakeOpenAI) -> None:
     fake_openai.script = [0]  # answers after 2 s
-    slow = Settings(openai_base_url=fake_openai.base_url, openai_api_key=FakeOpenAI.API_KEY, openai_timeout_s=0.5)
+    slow = OpenAIAsrConfig("whisper-1", api_key=FakeOpenAI.API_KEY, base_url=fake_openai.base_url, timeout_s=0.5)
     with pytest.raises(TranscriptionProviderError) as caught:
         OpenAITranscriber(slow).transcribe(np.zeros(16000, np.float32))
     assert caught.value.retryable and "timed out" in caught.value.reason
-    closed = Settings(openai_base_url=f"http://127.0.0.1:{free_port()}/v1", openai_api_key="x")
+    closed = OpenAIAsrConfig("whisper-1", api_key="x", base_url=f"http://127.0.0.1:{free_port()}/v1")
     with pytest.raises(TranscriptionProviderError) as caught:
         OpenAITranscriber(closed).transcribe(np.zeros(16000, np.float32))
     assert caught.value.retryable and "unreachable" in caught.value.reason
     fake_openai.script = []
     segments, language = OpenAITranscriber(
-        Settings(openai_base_url=fake_openai.base_url, openai_api_key=FakeOpenAI.API_KEY)
+        OpenAIAsrConfig("whisper-1", api_key=FakeOpenAI.API_KEY, base_url=fake_openai.base_url, language="en")
     ).transcribe(np.zeros(16000 * 11, np.float32), offset=100.0)
     assert language == "en" and normalise_text(segments[0].text) == normalise_text(JFK_TEXT)
     assert segments[0].words[0].start >= 100.0 and segments[0].words[0].word.startswith(" ")

@@ -13,7 +13,7 @@ from therapybridge import messages as m
 from therapybridge.activities.save import build_document
 from therapybridge.blobs import BlobStore
 from therapybridge.settings import Settings
-from therapybridge.speech.asr import AsrConfig, asr_language
+from therapybridge.speech.asr.factory import asr_language, whisper_config
 from therapybridge.speech.models import (
     BASE_MODEL_SHA256,
     ModelIntegrityError,
@@ -93,7 +93,7 @@ def test_the_installed_base_model_joins_to_the_pinned_hash(tmp_path: Path) -> No
 
 
 def test_model_settings() -> None:
-    cfg = AsrConfig.from_settings(Settings())
+    cfg = whisper_config(Settings())
     assert cfg.model == "base" and cfg.language == "en"  # the bundled base, forced to English
     assert resolve_asr_model("tiny.en").name == "whisper-tiny.en"
     assert asr_language("auto") is None and asr_language("") is None and asr_language("DE") == "de"

@@ -15,7 +15,7 @@ import pytest
 pytest.importorskip("pyannote.audio")
 
 from therapybridge.settings import Settings
-from therapybridge.speech.pyannote_diarizer import PyannoteDiarizer, PyannoteUnavailable
+from therapybridge.speech.diarization.pyannote import PyannoteConfig, PyannoteDiarizer, PyannoteUnavailable
 
 CORPUS = Path(
     os.environ.get("THERAPYBRIDGE_CORPUS") or Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
@@ -87,8 +87,7 @@ def tiny(tmp_path_factory: pytest.TempPathFactory) -> tuple[PyannoteDiarizer, Pa
     audio = tmp / "dev00.wav"  # 12 s are enough for plumbing checks and keep the test quick
     ffmpeg.input(str(wav), t=12).output(str(audio), ac=1, ar=16000, acodec="pcm_s16le").global_args(
         "-v", "error").run()
-    settings = Settings(diarizer="pyannote", pyannote_checkpoint=str(build_tiny_pipeline(tmp / "pipeline")))
-    return PyannoteDiarizer(settings, "cpu"), audio
+    return PyannoteDiarizer(PyannoteConfig(str(build_tiny_pipeline(tmp / "pipeline"))), "cpu"), audio
 
 
 def test_turns_from_a_local_pipeline(tiny: tuple[PyannoteDiarizer, Path]) -> None:
@@ -131,14 +130,16 @@ def test_progress_can_cancel(tiny: tuple[PyannoteDiarizer, Path]) -> None:
 
 def test_missing_checkpoint_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(PyannoteUnavailable, match="not found"):
-        PyannoteDiarizer(Settings(diarizer="pyannote", pyannote_checkpoint=str(tmp_path / "nope")), "cpu")
+        PyannoteDiarizer(PyannoteConfig(str(tmp_path / "nope")), "cpu")
     with pytest.raises(PyannoteUnavailable, match="PYANNOTE_CHECKPOINT"):
-        PyannoteDiarizer(Settings(diarizer="pyannote", pyannote_checkpoint=""), "cpu")
+        PyannoteDiarizer(PyannoteConfig(""), "cpu")
 
 
 def test_get_diarizer_honours_the_setting(tmp_path: Path) -> None:
-    from therapybridge.speech.diarizer import get_diarizer
+    from therapybridge.speech.diarization.factory import diarizer_config, get_diarizer, model_info
 
     settings = Settings(diarizer="pyannote", pyannote_checkpoint=str(build_tiny_pipeline(tmp_path / "p")))
-    first = get_diarizer(settings)
-    assert isinstance(first, PyannoteDiarizer) and get_diarizer(settings) is first
+    first = get_diarizer(diarizer_config(settings))
+    assert isinstance(first, PyannoteDiarizer) and get_diarizer(diarizer_config(settings)) is first
+    assert model_info(diarizer_config(settings)).name == "pyannote"
+    assert model_info(diarizer_config(Settings())).name == "embedded"

@@ -112,12 +112,12 @@ def test_voiceprint_matches_the_same_voice_across_sessions(tmp_path: Path) -> No
     """The therapist (voice slt) enrols in d01; in d02 the voiceprint finds her label, in d03 (where
     slt is the client and joe the therapist) the similarities still follow the voice, not the role."""
     from therapybridge.speech.audio import to_wav16k
-    from therapybridge.speech.diarizer import Diarizer
+    from therapybridge.speech.diarization.embedded import EmbeddedDiarizer
     from therapybridge.speech.voiceprint import embed_voice, match_labels
 
     if not (CORPUS / "synthetic" / "d01.flac").exists():
         pytest.skip(f"corpus not found at {CORPUS}")
-    encoder = Diarizer().encoder
+    encoder = EmbeddedDiarizer().encoder
 
     def session(name: str) -> tuple[Path, list[SpeakerTurn], list[Segment]]:
         wav = tmp_path / f"{name}.wav"

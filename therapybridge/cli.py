@@ -212,7 +212,8 @@ def notes_command(src: Path, out: Path | None, provider: Provider | None) -> int
     except TranscriptInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    notes, labelled = asyncio.run(notes_engine.extract_labelled(segments, speakers, provider))
+    cfg = notes_engine.notes_config(get_settings(), provider)
+    notes, labelled = asyncio.run(notes_engine.extract_labelled(segments, speakers, cfg))
     if out is None:
         print(render_notes(notes))
         return 0

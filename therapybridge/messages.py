@@ -35,6 +35,7 @@ INVALID_AUDIO = "InvalidAudio"
 NO_SPEECH = "NoSpeech"
 PROVIDER_AUTH = "ProviderAuthError"
 PROVIDER_BAD_REQUEST = "ProviderBadRequest"
+PROVIDER_UNAVAILABLE = "ProviderUnavailable"  # retryable: 408/409/429/5xx, timeouts, no connection
 CONFIGURATION = "ConfigurationError"
 NON_RETRYABLE = [INVALID_AUDIO, NO_SPEECH, PROVIDER_AUTH, PROVIDER_BAD_REQUEST, CONFIGURATION]
 

@@ -39,7 +39,7 @@ from bench.stages import private_environment
 from bench.throughput.measure import load_line, load_truth
 from bench.throughput.report import asr_model_line
 from bench.throughput.runner import run_all
-from therapybridge.speech.asr import cpu_count
+from therapybridge.speech.asr.faster_whisper import cpu_count
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -71,8 +71,8 @@ def jsonable(o: object) -> object:
 def asr_model_line() -> str:
     """The model every case runs (ASR_MODEL, as the workers resolve it), printed with the figures."""
     from therapybridge.settings import get_settings
-    from therapybridge.speech.asr import AsrConfig
+    from therapybridge.speech.asr.factory import whisper_config
 
-    cfg = AsrConfig.from_settings(get_settings())
+    cfg = whisper_config(get_settings())
     model = cfg.resolve()
     return f"{model.name} ({model.version}), beam {cfg.beam_size}, language {cfg.language or 'auto'}"

@@ -29,7 +29,7 @@ from bench.throughput.measure import (
     score,
 )
 from bench.throughput.report import asr_model_line, jsonable, print_c, print_overhead
-from therapybridge.speech.asr import cpu_count
+from therapybridge.speech.asr.faster_whisper import cpu_count
 
 SCALE_OUT_ENV = {"ASR_CPU_THREADS": "1", "GPU_WORKER_CONCURRENCY": "1"}
 
@@ -67,8 +67,8 @@ async def run_sequential(audio: Path, truth: Truth) -> dict[str, Any]:
     from therapybridge.activities.common import blobs
     from therapybridge.document import Segment, SpeakerTurn
     from therapybridge.settings import get_settings
-    from therapybridge.speech.asr import AsrConfig, get_transcriber
-    from therapybridge.speech.diarizer import get_diarizer
+    from therapybridge.speech.asr.factory import asr_config, get_transcriber
+    from therapybridge.speech.diarization.factory import diarizer_config, get_diarizer
     from therapybridge.worker_gpu.plan import apply_thread_plan, thread_plan
 
     # One window at a time on every core; the diarizer as in a gpu worker (the speaker encoder caps
@@ -78,8 +78,8 @@ async def run_sequential(audio: Path, truth: Truth) -> dict[str, Any]:
         await db.init_db()  # activities record provider health (circuit breakers) there
         plan = thread_plan(settings)
         apply_thread_plan(plan)
-        get_transcriber(AsrConfig.from_settings(settings))  # models load before the clock starts, as in
-        get_diarizer(settings)  # a gpu worker
+        get_transcriber(asr_config(settings))  # models load before the clock starts, as in
+        get_diarizer(diarizer_config(settings))  # a gpu worker
         env = ActivityEnvironment()
         sid = str(uuid.uuid4())
         store = blobs()

@@ -12,8 +12,7 @@ from therapybridge.activities.common import Heartbeater, blobs, log, log_stage
 from therapybridge.blobs import SessionKeys
 from therapybridge.document import SpeakerTurn
 from therapybridge.settings import get_settings
-from therapybridge.speech.diarizer import get_diarizer
-from therapybridge.speech.models import diarizer_model_info
+from therapybridge.speech.diarization.factory import diarizer_config, get_diarizer, model_info
 from therapybridge.speech.voiceprint import embed_voice
 
 
@@ -24,8 +23,8 @@ def diarize(req: m.DiarizeRequest) -> m.DiarizeResult:
     t0 = time.monotonic()
     store = blobs()
     ref = SessionKeys(req.session_id).diarization
-    settings = get_settings()
-    model = diarizer_model_info(settings.diarizer, settings.pyannote_checkpoint)
+    cfg = diarizer_config(get_settings())
+    model = model_info(cfg)
     if store.exists(ref):
         return m.DiarizeResult(ref, store.read_json(ref)["num_speakers"], 0.0, model)
     regions = [tuple(r) for r in store.read_json(req.vad_ref)["regions"]]
@@ -36,7 +35,7 @@ def diarize(req: m.DiarizeRequest) -> m.DiarizeResult:
         with Heartbeater(checkpoint=checkpoint_key, resumed_blocks=resumed_blocks) as heartbeat:
             heartbeat(0.0)
             try:
-                turns = get_diarizer(settings).diarize(
+                turns = get_diarizer(cfg).diarize(
                     store.path(req.audio_ref),
                     regions,
                     num_speakers=req.num_speakers,

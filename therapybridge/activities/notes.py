@@ -10,7 +10,6 @@ from therapybridge.activities.common import blobs, log_stage, run_blocking
 from therapybridge.blobs import SessionKeys
 from therapybridge.document import Segment, Speaker
 from therapybridge.settings import get_settings
-from therapybridge.speech.models import notes_model_info
 
 
 @activity.defn(name=m.NOTES)
@@ -21,7 +20,8 @@ async def notes(req: m.NotesRequest) -> m.NotesResult:
     merged = store.read_json(req.merged_ref)
     segments = [Segment.model_validate(s) for s in merged["segments"]]
     speakers = [Speaker.model_validate(s) for s in merged["speakers"]]
-    result, labelled = await notes_engine.extract_labelled(segments, speakers, run_local=run_blocking)
+    cfg = notes_engine.notes_config(get_settings())
+    result, labelled = await notes_engine.extract_labelled(segments, speakers, cfg, run_local=run_blocking)
     # The segments' behaviour labels go back into the merged transcript, which save turns into the
     # document's transcript_segments (rewriting it is idempotent: a retry writes the same labels).
     if any(s.behaviour for s in labelled):
@@ -36,5 +36,5 @@ async def notes(req: m.NotesRequest) -> m.NotesResult:
         ref=ref,
         risk_flags=len(result.risk_flags),
         provider=result.provider,
-        model=notes_model_info(result.provider, get_settings().openai_model),
+        model=notes_engine.model_info(cfg, result.provider),
     )

@@ -14,32 +14,29 @@ from therapybridge import messages as m
 from therapybridge.activities.common import Heartbeater, blobs, log, log_stage, non_retryable
 from therapybridge.blobs import SessionKeys
 from therapybridge.document import Segment
-from therapybridge.settings import Settings, get_settings
-from therapybridge.speech.asr import AsrConfig, ModelUnavailable, get_transcriber
+from therapybridge.settings import get_settings
+from therapybridge.speech.asr.base import TranscriptionProviderError
+from therapybridge.speech.asr.factory import AsrConfig, asr_config, get_transcriber
 from therapybridge.speech.audio import load_wav16k
-from therapybridge.speech.openai_asr import OpenAITranscriber, TranscriptionProviderError
+from therapybridge.speech.models import ModelUnavailable
 from therapybridge.speech.vad import regions_within
 
 
 def _transcribe(
-    settings: Settings,
+    cfg: AsrConfig,
     audio: np.ndarray,
     offset: float,
     on_progress: Callable[[float], None],
     speech: list[tuple[float, float]],
 ) -> tuple[list[Segment], str, m.ModelInfo]:
-    """Run the configured provider (faster-whisper here, or the OpenAI transcription API); record the
-    outcome in the shared circuit breaker and map failures to retryable or non-retryable errors.
-    `speech`: the session's VAD regions in this window, so faster-whisper does not run Silero again.
-    Also returns the model that transcribed, for the session document."""
+    """Run the configured backend (speech/asr/factory.py: faster-whisper, or the OpenAI transcription
+    API); record the outcome in the shared circuit breaker and map failures to retryable or
+    non-retryable errors. `speech`: the session's VAD regions in this window, so faster-whisper does
+    not run Silero again. Also returns the model that transcribed, for the session document."""
     try:
-        if settings.asr_provider == "openai":
-            segments, language = OpenAITranscriber(settings).transcribe(audio, offset=offset, on_progress=on_progress)
-            model = m.ModelInfo(settings.openai_transcribe_model, "OpenAI transcription API")
-        else:
-            transcriber = get_transcriber(AsrConfig.from_settings(settings))
-            segments, language = transcriber.transcribe(audio, offset=offset, on_progress=on_progress, speech=speech)
-            model = transcriber.model_info
+        transcriber = get_transcriber(cfg)
+        segments, language = transcriber.transcribe(audio, offset=offset, on_progress=on_progress, speech=speech)
+        model = transcriber.model_info
     except CancelledError:
         raise
     except ModelUnavailable as exc:
@@ -78,7 +75,7 @@ def transcribe_window(req: m.WindowRequest) -> m.WindowResult:
             heartbeat(0.0)
             audio = load_wav16k(store.path(req.audio_ref), req.start, req.end)
             speech = regions_within(store.read_json(req.vad_ref)["regions"], req.start, req.end)
-            segments, language, model = _transcribe(get_settings(), audio, req.start, heartbeat, speech)
+            segments, language, model = _transcribe(asr_config(get_settings()), audio, req.start, heartbeat, speech)
     except CancelledError:
         log.info("stage cancelled", extra={"stage": "transcribe_window", "session_id": req.session_id,
                                            "window": req.index})  # fmt: skip

@@ -1,1 +1,1 @@
-"""Audio and models: ffmpeg decoding, Silero VAD, faster-whisper (or OpenAI) transcription, diarization."""
+"""Audio and speech models: ffmpeg (audio.py), Silero VAD (vad.py), transcription (asr/), diarization."""

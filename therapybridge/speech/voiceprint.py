@@ -81,7 +81,8 @@ def match_labels(
 
 def _default_encoder() -> SpeakerEncoder:
     from therapybridge.settings import get_settings
-    from therapybridge.speech.diarizer import Diarizer, get_diarizer
+    from therapybridge.speech.diarization.embedded import EmbeddedDiarizer
+    from therapybridge.speech.diarization.factory import diarizer_config, get_diarizer
 
-    diarizer = get_diarizer(get_settings())
-    return diarizer.encoder if isinstance(diarizer, Diarizer) else SpeakerEncoder("cpu")
+    diarizer = get_diarizer(diarizer_config(get_settings()))
+    return diarizer.encoder if isinstance(diarizer, EmbeddedDiarizer) else SpeakerEncoder("cpu")

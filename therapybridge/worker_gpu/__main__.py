@@ -16,8 +16,8 @@ from therapybridge.activities.diarize import diarize
 from therapybridge.activities.transcribe import transcribe_window
 from therapybridge.logs import setup_logging
 from therapybridge.settings import get_settings
-from therapybridge.speech.asr import AsrConfig, get_transcriber
-from therapybridge.speech.diarizer import get_diarizer
+from therapybridge.speech.asr.factory import asr_config, get_transcriber
+from therapybridge.speech.diarization.factory import diarizer_config, get_diarizer
 from therapybridge.temporal import connect
 from therapybridge.worker_gpu.plan import apply_thread_plan, thread_plan
 from therapybridge.worker_gpu.slots import ModelSlots
@@ -36,8 +36,8 @@ async def main() -> None:
     # Load models before polling so the first task does not pay for it; a broken model setting still
     # lets the worker start (its activities then fail with a clear, non-retryable error).
     for name, load in (
-        ("asr", lambda: get_transcriber(AsrConfig.from_settings(settings))),
-        ("diarizer", lambda: get_diarizer(settings)),
+        ("asr", lambda: get_transcriber(asr_config(settings))),
+        ("diarizer", lambda: get_diarizer(diarizer_config(settings))),
     ):
         try:
             await asyncio.to_thread(load)

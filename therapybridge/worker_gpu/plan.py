@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from therapybridge.settings import Settings
-from therapybridge.speech.asr import AsrConfig, cpu_count
+from therapybridge.speech.asr.factory import whisper_config
+from therapybridge.speech.asr.faster_whisper import cpu_count
 
 
 @dataclass(frozen=True)
@@ -21,7 +22,7 @@ class ThreadPlan:
 
 
 def thread_plan(settings: Settings) -> ThreadPlan:
-    asr = AsrConfig.from_settings(settings)
+    asr = whisper_config(settings)
     torch_threads = settings.diarizer_threads
     if torch_threads <= 0:
         # On CPU the diarizer runs beside the transcriptions, which already use every core: one

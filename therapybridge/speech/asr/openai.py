@@ -1,8 +1,9 @@
 """Transcription through the OpenAI audio transcription API (or a compatible server).
 
-ASR_PROVIDER=openai selects it; OPENAI_API_KEY, OPENAI_BASE_URL and OPENAI_TRANSCRIBE_MODEL configure
-it. The window's audio is sent as a 16-bit WAV with `response_format=verbose_json` and word and segment
-timestamps; the answer becomes the same Segment/Word shapes faster-whisper gives.
+ASR_PROVIDER=openai selects it (speech/asr/factory.py); OPENAI_API_KEY, OPENAI_BASE_URL and
+OPENAI_TRANSCRIBE_MODEL configure it, through `OpenAIAsrConfig`. The window's audio is sent as a 16-bit
+WAV with `response_format=verbose_json` and word and segment timestamps; the answer becomes the same
+Segment/Word shapes faster-whisper gives.
 
 The client never retries by itself (max_retries=0): Temporal's retry policy owns backoff. Failures
 become `TranscriptionProviderError` with `retryable` set from the status: 408/409/429/5xx, timeouts and
@@ -15,34 +16,27 @@ from __future__ import annotations
 import io
 import wave
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import openai
 
 from therapybridge.document import Segment, Word
-from therapybridge.settings import Settings
+from therapybridge.messages import PROVIDER_AUTH, PROVIDER_BAD_REQUEST, PROVIDER_UNAVAILABLE, ModelInfo
+from therapybridge.speech.asr.base import Region, TranscriptionProviderError
 from therapybridge.speech.audio import SAMPLE_RATE
 
-PROVIDER_AUTH = "ProviderAuthError"  # same strings as therapybridge.messages (kept free of imports)
-PROVIDER_BAD_REQUEST = "ProviderBadRequest"
-PROVIDER_UNAVAILABLE = "ProviderUnavailable"
 RETRYABLE_STATUS = {408, 409, 429}
 
 
-class TranscriptionProviderError(RuntimeError):
-    """A failed provider call. `reason` is safe to log and show (status and class, no content)."""
-
-    def __init__(
-        self, reason: str, *, retryable: bool, error_type: str, status: int | None = None,
-        retry_after_s: float | None = None,
-    ) -> None:  # fmt: skip
-        super().__init__(reason)
-        self.reason = reason
-        self.retryable = retryable
-        self.error_type = error_type
-        self.status = status
-        self.retry_after_s = retry_after_s
+@dataclass(frozen=True)
+class OpenAIAsrConfig:
+    model: str  # OPENAI_TRANSCRIBE_MODEL
+    api_key: str = field(default="", repr=False)  # never in a log line or traceback
+    base_url: str = ""  # "" = api.openai.com
+    timeout_s: float = 120.0
+    language: str | None = None  # None: the provider detects it
 
 
 def wav_bytes(audio: np.ndarray) -> bytes:
@@ -98,27 +92,31 @@ def _retry_after(value: str | None) -> float | None:
 
 
 class OpenAITranscriber:
-    """Same interface as speech.asr.Transcriber: transcribe(audio, offset, on_progress)."""
+    """The `Transcriber` of speech/asr/base.py over the API (thread-safe: one per configuration)."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.model = settings.openai_transcribe_model
-        self.language = settings.asr_language or None
+    def __init__(self, cfg: OpenAIAsrConfig) -> None:
+        self.cfg = cfg
+        self.model_info = ModelInfo(cfg.model, "OpenAI transcription API")
         self.client = openai.OpenAI(
-            api_key=settings.openai_api_key or "missing",  # a missing key answers 401: non-retryable
-            base_url=settings.openai_base_url or None,
-            timeout=settings.openai_timeout_s,
+            api_key=cfg.api_key or "missing",  # a missing key answers 401: non-retryable
+            base_url=cfg.base_url or None,
+            timeout=cfg.timeout_s,
             max_retries=0,
         )
 
     def transcribe(
-        self, audio: np.ndarray, offset: float = 0.0, on_progress: Callable[[float], None] | None = None
+        self,
+        audio: np.ndarray,
+        offset: float = 0.0,
+        on_progress: Callable[[float], None] | None = None,
+        speech: list[Region] | None = None,  # unused: the provider finds the speech itself
     ) -> tuple[list[Segment], str]:
         if on_progress is not None:
             on_progress(0.0)
-        kwargs: dict[str, Any] = {"language": self.language} if self.language else {}
+        kwargs: dict[str, Any] = {"language": self.cfg.language} if self.cfg.language else {}
         try:
             answer = self.client.audio.transcriptions.create(
-                model=self.model,
+                model=self.cfg.model,
                 file=("window.wav", wav_bytes(audio), "audio/wav"),
                 response_format="verbose_json",
                 timestamp_granularities=["word", "segment"],
@@ -129,7 +127,7 @@ class OpenAITranscriber:
         segments = to_segments(answer, offset)
         if on_progress is not None:
             on_progress(1.0)
-        return segments, _language_code(getattr(answer, "language", None) or self.language or "en")
+        return segments, _language_code(getattr(answer, "language", None) or self.cfg.language or "en")
 
 
 def to_segments(answer: Any, offset: float) -> list[Segment]:

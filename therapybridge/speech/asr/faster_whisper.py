@@ -1,15 +1,14 @@
-"""Transcription with faster-whisper (CTranslate2).
+"""Transcription with faster-whisper (CTranslate2), the default `Transcriber` (ASR_PROVIDER=local).
 
 Models (`ASR_MODEL`, see speech/models.py): the bundled multilingual Whisper base (default), the
 bundled tiny.en (the fast option), or any faster-whisper model folder or name; nothing is downloaded
-at run time. One model per process, shared by every activity thread of the worker: CTranslate2 runs
-`num_workers` transcriptions in parallel on one copy of the weights.
+at run time. One model per process (speech/asr/factory.py caches it), shared by every activity thread
+of the worker: CTranslate2 runs `num_workers` transcriptions in parallel on one copy of the weights.
 """
 
 from __future__ import annotations
 
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -20,14 +19,13 @@ from faster_whisper.transcribe import restore_speech_timestamps
 
 from therapybridge.document import Segment, Word
 from therapybridge.messages import ModelInfo
-from therapybridge.settings import Settings
 from therapybridge.speech.audio import SAMPLE_RATE
 from therapybridge.speech.models import ModelUnavailable, ResolvedModel, asr_model_info, resolve_asr_model
 from therapybridge.speech.vad import VAD_OPTIONS
 
 
 @dataclass(frozen=True)
-class AsrConfig:
+class WhisperConfig:
     model: str  # ASR_MODEL as given: base, tiny.en, a folder or a name (resolved when loaded)
     device: str
     compute_type: str
@@ -38,59 +36,14 @@ class AsrConfig:
     batch_size: int = 0  # > 1: faster-whisper's batched pipeline
     cache_dir: str = ""  # where the bundled base model is joined ("" = the user cache)
 
-    @classmethod
-    def from_settings(cls, s: Settings) -> AsrConfig:
-        device = resolve_device(s.asr_device)
-        concurrency = worker_concurrency(s, device)
-        return cls(
-            model=s.asr_model,
-            device=device,
-            compute_type=s.asr_compute_type,
-            beam_size=s.asr_beam_size,
-            language=asr_language(s.asr_language),
-            cpu_threads=cpu_threads_for(s, concurrency),
-            num_workers=concurrency,
-            batch_size=s.asr_batch_size,
-            cache_dir=s.model_cache_dir,
-        )
-
     def resolve(self) -> ResolvedModel:
         """The folder or name to load, and the model's name and version (cached per process)."""
         return resolve_asr_model(self.model, Path(self.cache_dir) if self.cache_dir else None)
 
 
-def asr_language(value: str) -> str | None:
-    """ASR_LANGUAGE → Whisper's `language`: None (detect per window) for 'auto' or empty. English by
-    default: detection on a multilingual model costs a pass and can mislabel a quiet window."""
-    value = value.strip().lower()
-    return None if value in ("", "auto") else value
-
-
 def cpu_count() -> int:
     """Cores this process may use (the container's CPU set, not the host's)."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
-def worker_concurrency(s: Settings, device: str | None = None) -> int:
-    """Transcription activities one gpu worker runs at once (GPU_WORKER_CONCURRENCY; 0 = auto).
-
-    Auto: one per GPU; on CPU one per core, each single-threaded. Whisper tiny decodes small
-    matrices, so two windows side by side on two cores finish sooner than one window on two threads.
-    """
-    if s.gpu_worker_concurrency > 0:
-        return s.gpu_worker_concurrency
-    if (device or resolve_device(s.asr_device)) == "cuda":
-        return 1
-    return max(1, cpu_count() // max(1, s.asr_cpu_threads))
-
-
-def cpu_threads_for(s: Settings, concurrency: int) -> int:
-    """CTranslate2 threads per transcription (ASR_CPU_THREADS; 0 = the cores shared out among the
-    concurrent transcriptions). Never CTranslate2's own default of 4: on a 2-core host that
-    oversubscribes the cores and its spinning threads slow the diarizer running beside it."""
-    if s.asr_cpu_threads > 0:
-        return s.asr_cpu_threads
-    return max(1, cpu_count() // max(1, concurrency))
 
 
 def resolve_device(device: str) -> str:
@@ -107,7 +60,7 @@ def compute_type_for(device: str, compute_type: str) -> str:
     return "float16" if device == "cuda" else "int8"
 
 
-def transcribe_kwargs(cfg: AsrConfig) -> dict[str, object]:
+def transcribe_kwargs(cfg: WhisperConfig) -> dict[str, object]:
     """The decoding options, shared with the benchmark's plain faster-whisper baseline."""
     return {
         "language": cfg.language,
@@ -118,8 +71,8 @@ def transcribe_kwargs(cfg: AsrConfig) -> dict[str, object]:
     }
 
 
-class Transcriber:
-    def __init__(self, cfg: AsrConfig) -> None:
+class WhisperTranscriber:
+    def __init__(self, cfg: WhisperConfig) -> None:
         self.cfg = cfg
         self.info = cfg.resolve()  # ModelUnavailable (or its ModelIntegrityError) when it cannot be had
         path = self.info.path
@@ -204,15 +157,3 @@ def speech_chunks(speech: list[tuple[float, float]], n_samples: int) -> list[dic
         if b > a:
             out.append({"start": a, "end": b})
     return out
-
-
-_lock = threading.Lock()
-_cache: dict[AsrConfig, Transcriber] = {}
-
-
-def get_transcriber(cfg: AsrConfig) -> Transcriber:
-    """One model per process and configuration, loaded on first use."""
-    with _lock:
-        if cfg not in _cache:
-            _cache[cfg] = Transcriber(cfg)
-        return _cache[cfg]

@@ -1,5 +1,6 @@
-"""The embedded offline diarizer: VAD regions → Resemblyzer window embeddings → clustering with an
-automatic speaker count → Viterbi resegmentation → speaker turns.
+"""The embedded offline diarizer (DIARIZER=embedded, the default `Diarizer`): VAD regions →
+Resemblyzer window embeddings → clustering with an automatic speaker count → Viterbi resegmentation
+→ speaker turns.
 
 Audio is read in blocks of whole speech regions (never the whole file at once); each block's
 embeddings are checkpointed so a retried activity resumes where the crashed one stopped.
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,18 +17,17 @@ from pathlib import Path
 import numpy as np
 
 from therapybridge.document import SpeakerTurn
-from therapybridge.settings import Settings
 from therapybridge.speech.audio import load_wav16k
-from therapybridge.speech.clustering import CountConfig, cluster_embeddings, l2norm
-from therapybridge.speech.resegment import STEP_S, ResegConfig, decode, frame_scores, frames_of
+from therapybridge.speech.diarization.base import Region
+from therapybridge.speech.diarization.clustering import CountConfig, cluster_embeddings, l2norm
+from therapybridge.speech.diarization.resegment import STEP_S, ResegConfig, decode, frame_scores, frames_of
 from therapybridge.speech.speaker_embedding import FRAME_S, SpeakerEncoder
 
-Region = tuple[float, float]
 CHECKPOINT_VERSION = 2
 
 
 @dataclass(frozen=True)
-class DiarizerConfig:
+class EmbeddedConfig:
     window_s: float = 1.5  # Resemblyzer is trained on 1.6 s partials
     step_s: float = 0.5  # 0.25 s costs twice the encoder time for no gain on the corpus
     min_region_s: float = 0.2  # shorter VAD blips get no embedding of their own
@@ -105,9 +104,9 @@ def window_frames(region: Region, block_start: float, n_win: int, n_step: int, n
     return [s + np.arange(n_win) for s in starts]
 
 
-class Diarizer:
-    def __init__(self, device: str = "cpu", config: DiarizerConfig | None = None) -> None:
-        self.cfg = config or DiarizerConfig()
+class EmbeddedDiarizer:
+    def __init__(self, device: str = "cpu", config: EmbeddedConfig | None = None) -> None:
+        self.cfg = config or EmbeddedConfig()
         self.encoder = SpeakerEncoder(device)
 
     # ------------------------------------------------------------------ embeddings
@@ -241,29 +240,3 @@ def label_turns(turns: list[tuple[float, float, int]], fill_gap_s: float = 0.0) 
         else:
             out.append(SpeakerTurn(start=round(s, 3), end=round(e, 3), speaker=name))
     return out
-
-
-# ---------------------------------------------------------------------- one per process
-_lock = threading.Lock()
-_cache: dict[tuple[str, str], object] = {}
-
-
-def get_diarizer(settings: Settings) -> Diarizer:
-    """One diarizer per process and backend; `settings.diarizer` picks embedded or pyannote."""
-    device = _torch_device()
-    key = (settings.diarizer, device)
-    with _lock:
-        if key not in _cache:
-            if settings.diarizer == "pyannote":
-                from therapybridge.speech.pyannote_diarizer import PyannoteDiarizer
-
-                _cache[key] = PyannoteDiarizer(settings, device)
-            else:
-                _cache[key] = Diarizer(device)
-        return _cache[key]  # type: ignore[return-value]
-
-
-def _torch_device() -> str:
-    import torch
-
-    return "cuda" if torch.cuda.is_available() else "cpu"

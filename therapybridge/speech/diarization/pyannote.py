@@ -1,4 +1,5 @@
-"""`DIARIZER=pyannote`: the pyannote.audio speaker-diarization pipeline behind the Diarizer interface.
+"""`DIARIZER=pyannote`: the pyannote.audio speaker-diarization pipeline behind the `Diarizer` Protocol
+(speech/diarization/base.py).
 
 Optional backend (`pip install 'therapybridge[pyannote]'`), never imported unless selected. The
 pipeline comes from `PYANNOTE_CHECKPOINT`: a local folder holding `config.yaml` (offline), a path to
@@ -13,16 +14,22 @@ from __future__ import annotations
 import inspect
 import os
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from therapybridge.document import SpeakerTurn
-from therapybridge.settings import Settings
 from therapybridge.speech.audio import SAMPLE_RATE, load_wav16k
 
 # Share of the progress bar each pipeline step fills, in the order pyannote runs them.
 STEP_SPANS = {"segmentation": (0.0, 0.45), "speaker_counting": (0.45, 0.5), "embeddings": (0.5, 0.95),
               "discrete_diarization": (0.95, 0.99)}
+
+
+@dataclass(frozen=True)
+class PyannoteConfig:
+    checkpoint: str  # PYANNOTE_CHECKPOINT: a local pipeline folder, its config.yaml, or a hub id
+    hf_token: str = field(default="", repr=False)  # only for a hub id; never in a log line
 
 
 class PyannoteUnavailable(RuntimeError):
@@ -42,7 +49,7 @@ def _config_path(checkpoint: str) -> str | Path:
 
 
 class PyannoteDiarizer:
-    def __init__(self, settings: Settings, device: str = "cpu") -> None:
+    def __init__(self, cfg: PyannoteConfig, device: str = "cpu") -> None:
         # pyannote.audio 4 sends usage telemetry to otel.pyannote.ai unless told not to (it reads this
         # variable at every pipeline run): a self-hosted, often offline clinical system makes no such calls.
         os.environ["PYANNOTE_METRICS_ENABLED"] = "false"
@@ -53,12 +60,12 @@ class PyannoteDiarizer:
             raise PyannoteUnavailable(
                 "DIARIZER=pyannote needs pyannote.audio (pip install 'therapybridge[pyannote]')"
             ) from exc
-        if not settings.pyannote_checkpoint:
+        if not cfg.checkpoint:
             raise PyannoteUnavailable("DIARIZER=pyannote needs PYANNOTE_CHECKPOINT (a local pipeline folder or hub id)")
-        source = _config_path(settings.pyannote_checkpoint)
+        source = _config_path(cfg.checkpoint)
         # pyannote.audio 4 takes `token`, 3.x `use_auth_token`.
         params = inspect.signature(Pipeline.from_pretrained).parameters
-        token = settings.hf_token or None
+        token = cfg.hf_token or None
         auth = {"token": token} if "token" in params else {"use_auth_token": token}
         try:
             pipeline = Pipeline.from_pretrained(source, **auth)
