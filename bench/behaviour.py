@@ -8,6 +8,9 @@ utterance, loaded with bench.notes_real's loader (one segment per utterance, tra
 The split is by conversation: the ids sorted, shuffled with random.Random(SEED), the first 20 % are the
 test split (bench/behaviour_split.json lists them; training never sees them). C (the inverse
 regularisation strength) is chosen by 5-fold cross-validation over the training conversations only.
+Per-label offsets on the decision values (client: for macro-F1; therapist: for the reflection-to-question
+agreement at a cost of at most 0.02 macro-F1) are chosen on the same out-of-fold values and folded into
+the stored intercepts.
 
 Scores: per-class precision / recall / F1 and macro-F1 per role, and the share of test conversations whose
 reflection-to-question ratio is within 0.3 of the experts' (both undefined counts as agreement).
@@ -180,6 +183,59 @@ def _fit(x: np.ndarray, y: list[str], labels: tuple[str, ...], c: float) -> Line
     )
 
 
+def _oof_logits(x: np.ndarray, y: list[str], folds: np.ndarray, labels: tuple[str, ...], c: float) -> np.ndarray:
+    """Out-of-fold decision values: each fold scored by a model fitted on the other four."""
+    out = np.zeros((len(y), len(labels)), dtype=np.float32)
+    for f in range(5):
+        m = _fit(x[folds != f], [v for v, k in zip(y, folds, strict=True) if k != f], labels, c)
+        out[folds == f] = ((x[folds == f] - m.mean) / m.scale) @ m.coef.T + m.intercept
+    return out
+
+
+def _argmax(logits: np.ndarray, labels: tuple[str, ...]) -> list[str]:
+    return [labels[i] for i in logits.argmax(1)]
+
+
+def _ratio_agreement(pred: list[str], gold: list[str], groups: list[int]) -> float:
+    by: dict[int, list[int]] = {}
+    for i, g in enumerate(groups):
+        by.setdefault(g, []).append(i)
+    agree = [
+        ratio_agrees(_counts_ratio([pred[i] for i in rows]), _counts_ratio([gold[i] for i in rows]))  # type: ignore[misc]
+        for rows in by.values()
+    ]
+    return sum(agree) / len(agree)
+
+
+def _tune_offsets(role: str, logits: np.ndarray, y: list[str], groups: list[int]) -> np.ndarray:
+    """Per-label offsets added to the decision values, chosen on the out-of-fold values of the training
+    conversations (never the test split). Client: offsets on neutral and sustain for the best macro-F1
+    (balanced weights alone do not put the boundary where macro-F1 is best). Therapist: offsets on
+    reflection and question for the best reflection-to-question agreement, among those that cost at most
+    0.02 macro-F1 (argmax counts are biased towards questions on short sessions)."""
+    labels = LABELS[role]
+    grid = np.round(np.arange(-1.5, 1.51, 0.1), 2)
+    free = (1, 2) if role == "client" else (0, 1)
+    base_f1 = macro_f1(per_class(y, _argmax(logits, labels), labels))
+    best_key: tuple[float, float] = (-1.0, -1.0)
+    best = np.zeros(len(labels), dtype=np.float32)
+    for a in grid:
+        for b in grid:
+            off = np.zeros(len(labels), dtype=np.float32)
+            off[list(free)] = (a, b)
+            pred = _argmax(logits + off, labels)
+            f1 = macro_f1(per_class(y, pred, labels))
+            if role == "client":
+                key = (f1, -abs(a) - abs(b))
+            elif f1 >= base_f1 - 0.02:
+                key = (_ratio_agreement(pred, y, groups), f1)
+            else:
+                continue
+            if key > best_key:
+                best_key, best = key, off
+    return best
+
+
 def _rows(convs: list[Labelled], feats: list[np.ndarray], role: str) -> tuple[np.ndarray, list[str], list[int]]:
     xs, ys, groups = [], [], []
     for g, (c, x) in enumerate(zip(convs, feats, strict=True)):
@@ -204,28 +260,21 @@ def train(corpus: Path, cache: Path | None) -> int:
     for role in ("therapist", "client"):
         x, y, groups = _rows(tr, feats, role)
         folds = np.array(groups) % 5
-        best: tuple[float, float, list[str]] = (-1.0, C_GRID[0], [])
+        best: tuple[float, float, np.ndarray] = (-1.0, C_GRID[0], np.zeros(0))
         for c in C_GRID:  # 5-fold CV by conversation, training split only
-            oof = [""] * len(y)
-            for f in range(5):
-                m = _fit(x[folds != f], [v for v, k in zip(y, folds, strict=True) if k != f], LABELS[role], c)
-                for i, p in zip(np.flatnonzero(folds == f), m.predict(x[folds == f]), strict=True):
-                    oof[i] = p
-            score = macro_f1(per_class(y, oof, LABELS[role]))
+            logits = _oof_logits(x, y, folds, LABELS[role], c)
+            score = macro_f1(per_class(y, _argmax(logits, LABELS[role]), LABELS[role]))
             print(f"{role} C={c}: CV macro-F1 {score:.3f}")
             if score > best[0]:
-                best = (score, c, oof)
-        print(f"{role}: C={best[1]}")
-        cv_tables[role] = per_class(y, best[2], LABELS[role])
+                best = (score, c, logits)
+        offset = _tune_offsets(role, best[2], y, groups)
+        oof = _argmax(best[2] + offset, LABELS[role])
+        print(f"{role}: C={best[1]}, label offsets {dict(zip(LABELS[role], offset.round(2).tolist(), strict=True))}")
+        cv_tables[role] = per_class(y, oof, LABELS[role])
         if role == "therapist":  # the ratio per training conversation, from out-of-fold labels
-            agree = []
-            for g in range(len(tr)):
-                rows = [i for i, k in enumerate(groups) if k == g]
-                pred = [best[2][i] for i in rows]
-                gold = [y[i] for i in rows]
-                agree.append(ratio_agrees(_counts_ratio(pred), _counts_ratio(gold)))
-            cv_ratio = sum(agree) / len(agree)
+            cv_ratio = _ratio_agreement(oof, y, groups)
         m = _fit(x, y, LABELS[role], best[1])
+        m.intercept = (m.intercept + offset).astype(np.float32)
         arrays |= {
             f"{role}_labels": np.array(m.labels),
             f"{role}_mean": m.mean,
@@ -233,6 +282,7 @@ def train(corpus: Path, cache: Path | None) -> int:
             f"{role}_coef": m.coef,
             f"{role}_intercept": m.intercept,
             f"{role}_C": np.array(best[1]),
+            f"{role}_offset": offset.astype(np.float32),
         }
     print("\ncross-validated on the training conversations (out-of-fold labels, best C):")
     print_report(

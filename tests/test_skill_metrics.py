@@ -181,17 +181,17 @@ def test_split_scores() -> dict:
 
 
 def test_therapist_behaviour_macro_f1_floor(test_split_scores: dict) -> None:
-    assert test_split_scores["therapist"]["macro_f1"] >= 0.65  # measured 0.743
+    assert test_split_scores["therapist"]["macro_f1"] >= 0.65  # measured 0.734
 
 
 # The targets are client macro-F1 >= 0.50 and the ratio within 0.3 on >= 75 % of conversations;
-# not met (measured 0.482 and 11/23 = 47.8 %; 11 of the 23 test conversations have so few reflections or
+# not met (measured 0.499 and 12/23 = 52.2 %; 11 of the 23 test conversations have so few reflections or
 # questions that one count off moves their ratio by more than 0.3). These floors sit about one
 # conversation's worth below the measured figures, so a regression fails while the gap stays documented
 # (docs/ARCHITECTURE.md, "Counselling-skill metrics").
 def test_client_talk_type_macro_f1_floor(test_split_scores: dict) -> None:
-    assert test_split_scores["client"]["macro_f1"] >= 0.46  # measured 0.482; target 0.50
+    assert test_split_scores["client"]["macro_f1"] >= 0.49  # measured 0.4987; target 0.50
 
 
 def test_reflection_to_question_ratio_floor(test_split_scores: dict) -> None:
-    assert test_split_scores["ratio_within_0_3"] >= 10 / 23 - 1e-9  # measured 11/23; target 0.75
+    assert test_split_scores["ratio_within_0_3"] >= 11 / 23 - 1e-9  # measured 12/23; target 0.75

@@ -5,7 +5,8 @@ Labels follow the AnnoMI dataset (Wu et al., ICASSP 2022): a therapist utterance
 is `change` talk (towards change), `sustain` talk (against it) or `neutral`.
 
 The classifier is a multinomial logistic regression per role over a feature vector built from sentence
-embeddings (bench/behaviour.py trains it; the coefficients live in therapybridge/data/behaviour.npz). The
+embeddings (bench/behaviour.py trains it; the coefficients live in therapybridge/data/behaviour.npz,
+with per-label offsets chosen by cross-validation already folded into the intercepts). The
 embeddings are passed in, so this module stays pure numpy; therapybridge/sentence_encoder.py makes them.
 """
 
