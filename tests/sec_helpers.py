@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from therapybridge import db
 from therapybridge.api import deps
 from therapybridge.api.app import create_app
+from therapybridge.api.monitor import SessionMonitor
 from therapybridge.settings import Settings, get_settings
 from therapybridge.users import create_user
 
@@ -73,6 +74,7 @@ async def local_gateway(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, **env: 
         app.dependency_overrides[deps.get_temporal] = _NoTemporal
         # What the lifespan sets up (ASGITransport does not run it); Temporal stays unreachable.
         app.state.temporal = deps.TemporalConnection(settings)
+        app.state.monitor = SessionMonitor(settings, app.state.temporal)  # never started: no stalls seen
         app.state.background = set()
 
         async def started(*_a: Any, **_k: Any) -> None:
