@@ -1,7 +1,9 @@
 """The review desk in headless Chromium (issue 16): every page fits a 390x844 phone (no horizontal
 overflow, sign out on screen, forms whole, the transcript near the top), the "not a therapy
 recording?" warning in place of the notes' prose, the page saying whether the recording is kept, and
-patients edited, refused deletion while they have sessions, deleted, and labelled for an administrator.
+patients edited, refused deletion while they have sessions, deleted, and labelled for an administrator;
+a session no worker takes says since when it waits, and one terminated in the Temporal UI shows failed
+and runs again from its Retry button.
 
 Screenshots of each page at 1366x900 and 390x844 go to out/web-desk/ (the viewport, not the full page).
 """
@@ -14,6 +16,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from selenium.webdriver.common.by import By
 from temporalio.client import WorkflowExecutionStatus
 
 from tests.api_helpers import Account, Api, make_account
@@ -224,12 +227,9 @@ async def test_delete_a_patient_and_the_admin_view(
         _shot(browser, "08-admin-patients", metrics)
 
 
-async def test_a_session_no_worker_takes_says_so(
-    api: Api,
-    browser,  # noqa: F811
-) -> None:
-    """No countdown while nobody works on a session: its windows go to a task queue no worker polls, and
-    after STALL_AFTER_S the page says "Waiting for a transcription worker since …"."""
+async def _run_nobody_works_on(api: Api, who: Account) -> str:
+    """An uploaded session whose run waits forever: its normal run is cancelled, and a new one sends its
+    windows to a task queue no worker polls. Returns the session id."""
     import dataclasses
 
     from tests.api_helpers import upload
@@ -238,7 +238,6 @@ async def test_a_session_no_worker_takes_says_so(
     from therapybridge.db import SessionRecord, session_scope
     from therapybridge.temporal import WORKFLOW_NAME, workflow_config, workflow_id
 
-    who = await make_account(api)
     r = await upload(api, who, CORPUS / "real" / "jfk.flac")
     assert r.status_code == 202, r.text
     sid = r.json()["id"]
@@ -260,6 +259,17 @@ async def test_a_session_no_worker_takes_says_so(
     await client.start_workflow(
         WORKFLOW_NAME, args=[inp, config], id=workflow_id(sid), task_queue=settings.io_task_queue
     )
+    return sid
+
+
+async def test_a_session_no_worker_takes_says_so(
+    api: Api,
+    browser,  # noqa: F811
+) -> None:
+    """No countdown while nobody works on a session: its windows go to a task queue no worker polls, and
+    after STALL_AFTER_S the page says "Waiting for a transcription worker since …"."""
+    who = await make_account(api)
+    sid = await _run_nobody_works_on(api, who)
     try:
         sign_in(browser, api, who)
         browser.get(f"{api.base_url}/#/sessions/{sid}")
@@ -275,3 +285,39 @@ async def test_a_session_no_worker_takes_says_so(
     finally:
         async with api.client(who.token) as c:
             assert (await c.delete(f"/api/sessions/{sid}")).status_code == 204  # terminates the workflow
+
+
+async def test_terminated_in_temporal_then_retried_on_the_page(
+    api: Api,
+    browser,  # noqa: F811
+) -> None:
+    """An operator's Terminate in the Temporal UI: the page shows the session failed, "stopped by an
+    operator", and its Retry button runs the recording again to the end."""
+    from therapybridge.temporal import workflow_id
+
+    who = await make_account(api)
+    sid = await _run_nobody_works_on(api, who)
+    handle = api.stack.client.get_workflow_handle(workflow_id(sid))
+    await handle.terminate(reason="stopped from the Temporal UI")
+    try:
+        sign_in(browser, api, who)
+        browser.get(f"{api.base_url}/#/sessions/{sid}")
+        # The gateway's monitor records the outcome within STALL_CHECK_S; a loaded machine: generous.
+        box = wait(browser, lambda d: d.find_element(By.ID, "session-error"), 300, "no failed session shown")
+        assert "Processing failed" in box.text and "stopped by an operator" in box.text, box.text
+        find(browser, "#retry-session").click()
+        # Accepted: the page leaves the failed view (a refused retry keeps it, with an error toast).
+        wait(browser, lambda d: not d.find_elements(By.ID, "retry-session"), 60, "the retry was not accepted")
+
+        async def processed() -> bool:
+            async with api.client(who.token) as c:
+                return (await c.get(f"/api/sessions/{sid}")).json()["status"] == "processed"
+
+        deadline = asyncio.get_running_loop().time() + 600
+        while not await processed():
+            assert asyncio.get_running_loop().time() < deadline, "the retried session did not finish"
+            await asyncio.sleep(1)
+        wait(browser, lambda d: d.find_elements(By.CSS_SELECTOR, "#transcript .sentence"), 120, "no transcript")
+    finally:
+        async with api.client(who.token) as c:
+            assert (await c.delete(f"/api/sessions/{sid}")).status_code == 204
