@@ -21,11 +21,11 @@ from datetime import UTC, datetime
 from sqlmodel import col, select
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus
-from temporalio.service import RPCError, RPCStatusCode
+from temporalio.service import RPCError
 
 from therapybridge.api.crud import record_outcome
 from therapybridge.api.deps import TemporalConnection, TemporalUnavailable
-from therapybridge.api.runs import CLOSED_OUTCOMES
+from therapybridge.api.runs import CLOSED_OUTCOMES, is_not_found
 from therapybridge.db import SessionRecord, session_scope
 from therapybridge.document import FINAL_STATUSES
 from therapybridge.domain.stalls import PendingActivity, Stall, find_stalls
@@ -102,7 +102,7 @@ def outcome_for(
     if (now - closed).total_seconds() < CLOSED_GRACE_S:
         return None
     if desc.status == WorkflowExecutionStatus.CANCELED:
-        return "cancelled", None
+        return CLOSED_OUTCOMES[desc.status]
     return "failed", UNEXPECTED
 
 
@@ -112,7 +112,7 @@ async def _describe(client: Client, session_id: str) -> WorkflowExecutionDescrip
             client.get_workflow_handle(workflow_id(session_id)).describe(), DESCRIBE_TIMEOUT_S
         )
     except RPCError as exc:
-        if exc.status == RPCStatusCode.NOT_FOUND:
+        if is_not_found(exc):
             return None
         raise
 
