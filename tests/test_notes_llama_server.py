@@ -27,18 +27,14 @@ import pytest
 
 from bench.ports import free_port
 from tests.test_notes_llm import SEGMENTS, SPEAKERS
-from therapybridge import notes_llm
 from therapybridge.document import Evidence, ExtractedNotes, Segment
 from therapybridge.domain.notes import extract_notes
 from therapybridge.domain.risk import split_sentences
-from therapybridge.notes_llm import (
-    LlmNotes,
-    NotesProviderError,
-    chunk_lines,
-    extract_notes_llm_strict,
-    transcript_lines,
-)
-from therapybridge.notes_quotes import Transcript
+from therapybridge.notes_llm import NotesProviderError, extract_notes_llm_strict, schema
+from therapybridge.notes_llm import client as notes_llm
+from therapybridge.notes_llm.chunks import chunk_lines, transcript_lines
+from therapybridge.notes_llm.quotes import Transcript
+from therapybridge.notes_llm.schema import LlmNotes
 
 # Sizes in gemma3 tokens: the instructions take ~410, the sample exchange ~113 (~380 characters).
 N_CTX = 3328  # small, so the long transcript below does not fit whole
@@ -228,7 +224,7 @@ def short_answers(monkeypatch: pytest.MonkeyPatch) -> None:
     """The grammar bounds the answer's length: one item per list, one quote, short strings (at most ~450
     gemma3 tokens, under SPLIT_MAX_TOKENS), so a model that would repeat itself to max_tokens stops inside
     valid JSON, and two parts cost two short answers, not two 900-token ones."""
-    monkeypatch.setattr(notes_llm, "BOUNDED_SCHEMA", notes_llm.bounded_schema(1, 1, SPLIT_TEXT_CHARS))
+    monkeypatch.setattr(schema, "BOUNDED_SCHEMA", schema.bounded_schema(1, 1, SPLIT_TEXT_CHARS))
 
 
 async def test_a_transcript_longer_than_the_context_is_split_and_merged(

@@ -20,13 +20,8 @@ import pytest
 
 from therapybridge.document import ExtractedNotes, Segment, Speaker
 from therapybridge.domain.notes import extract_notes
-from therapybridge.notes_llm import (
-    NotesProviderError,
-    chunk_lines,
-    extract_notes_llm,
-    extract_notes_llm_strict,
-    transcript_lines,
-)
+from therapybridge.notes_llm import NotesProviderError, extract_notes_llm, extract_notes_llm_strict
+from therapybridge.notes_llm.chunks import chunk_lines, transcript_lines
 
 
 @dataclass

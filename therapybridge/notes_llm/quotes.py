@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from therapybridge.document import Evidence
 from therapybridge.domain.risk import Sentence
 
-# The "[mm:ss] Speaker:" label of our own transcript lines (notes_llm.transcript_lines), which a model may
+# The "[mm:ss] Speaker:" label of our own transcript lines (chunks.transcript_lines), which a model may
 # copy along with the words; it is not part of what was said.
 _LINE_LABEL = re.compile(r"^\s*\[\d+:\d\d(?::\d\d)?\]\s*[^:\n]{1,40}:\s*")
 MIN_QUOTE_WORDS = 3  # "yes", "I see": too short to show where an item comes from
