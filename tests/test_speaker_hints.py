@@ -59,7 +59,7 @@ def test_parse_count() -> None:
 
 
 def test_cli_flags_resolve_into_hints(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from therapybridge import cli
+    from therapybridge.cli import app as cli
 
     seen: dict[str, object] = {}
 
