@@ -285,7 +285,7 @@ def _check_command(argv: list[str], where: str) -> None:
     elif argv[0] == "therapybridge":
         scripts = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["scripts"]
         assert scripts.get("therapybridge") == "therapybridge.cli:entry", where
-        from therapybridge.cli import build_parser
+        from therapybridge.cli.app import build_parser
 
         try:
             build_parser().parse_args(argv[1:])

@@ -1,6 +1,6 @@
 """Row operations on sessions for the HTTP layer (the full-stack template's `crud.py`): idempotency
-lookup, quotas, listing, claiming a retry, recording an outcome, deleting and sweeping. Routes keep
-only HTTP; this module keeps only SQL.
+lookup, quotas, listing, claiming a retry, recording an outcome, deleting and sweeping, a session's
+history, and the monitor's unfinished rows. Routes keep only HTTP; this module keeps only SQL.
 
 Final status: the workflow's save activity (db.upsert_session) writes a session's outcome together
 with its document. `record_outcome` here is the gateway's only writer of a final status, for when
@@ -24,10 +24,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from therapybridge import messages as m
 from therapybridge import signoff, transcript_versions
-from therapybridge.db import AuditEvent, DeletedSession, SessionRecord, User, session_scope
+from therapybridge.db import AuditEvent, DeletedSession, FlagReview, SessionRecord, User, session_scope
 from therapybridge.document import FINAL_STATUSES
 
 RETRYABLE = ("failed", "cancelled")
+# Reads stay in the audit log but are left out of a session's history unless asked for.
+READ_ACTIONS = frozenset(
+    {"session.read", "session.list", "session.notes", "session.audio", "session.signoff", "session.history",
+     "note.versions", "summary.versions", "transcript.versions", "transcript.read"}
+)  # fmt: skip
 
 
 class BadCursor(ValueError):
@@ -182,3 +187,35 @@ async def sweep_rows(session_id: str) -> None:
         await signoff.delete_for_session(db, session_id)  # a late save's drafts too
         await transcript_versions.delete_for_session(db, session_id)
         await db.commit()
+
+
+# --------------------------------------------------------------------------- history
+
+
+async def session_events(db: AsyncSession, session_id: str, *, include_reads: bool, limit: int) -> list[AuditEvent]:
+    """A session's audit events, newest first; reads (READ_ACTIONS) only when asked for."""
+    query = select(AuditEvent).where(col(AuditEvent.session_id) == session_id)
+    if not include_reads:
+        query = query.where(col(AuditEvent.action).not_in(READ_ACTIONS))
+    query = query.order_by(col(AuditEvent.at).desc(), col(AuditEvent.id).desc()).limit(limit)
+    return list((await db.exec(query)).all())
+
+
+async def flag_reviews(db: AsyncSession, session_id: str) -> list[FlagReview]:
+    """Every review of the session's risk flags, the replaced ones too."""
+    return list((await db.exec(select(FlagReview).where(col(FlagReview.session_id) == session_id))).all())
+
+
+# --------------------------------------------------------------------------- the session monitor
+
+
+async def unfinished_rows(limit: int) -> list[tuple[str, datetime | None]]:
+    """Id and last change of each session that is not final yet, the longest unchanged first."""
+    async with session_scope() as db:
+        query = (
+            select(SessionRecord.id, SessionRecord.updated_at)
+            .where(col(SessionRecord.status).not_in(list(FINAL_STATUSES)))
+            .order_by(col(SessionRecord.updated_at))
+            .limit(limit)
+        )
+        return [(sid, updated) for sid, updated in (await db.exec(query)).all()]

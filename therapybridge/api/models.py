@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from therapybridge.document import Status
+from therapybridge.domain.note_formats import Format
 
 
 class Message(BaseModel):
@@ -134,3 +136,134 @@ class HealthReport(BaseModel):
     # Provider circuit breakers (therapybridge.breaker): informational, they do not make the gateway
     # unhealthy; while one is open uploads answer 503 with Retry-After.
     breakers: dict[str, BreakerReport] = Field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- sign-off (routes/signoff.py)
+
+MAX_TEXT = 100_000  # a note, not a book
+MAX_REASON = 2_000
+
+
+def _clean(value: str, *, multiline: bool) -> str:
+    allowed = {"\n", "\t", "\r"} if multiline else set()
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs") and ch not in allowed for ch in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+class VersionPublic(BaseModel):
+    kind: Literal["note", "summary"]
+    version: int
+    status: Literal["draft", "signed", "approved", "superseded"]
+    format: Format | None = None
+    text: str
+    source: Literal["engine", "clinician", "amendment", "reprocess"]
+    based_on: int | None = None
+    reason: str | None = None
+    created_by: str | None = None
+    created_by_email: str | None = None
+    created_at: float
+    signed_by: str | None = None
+    signed_by_email: str | None = None
+    signed_at: float | None = None
+    diff: str | None = Field(default=None, description="Unified diff from the version it is based on (version lists).")
+
+
+class KindState(BaseModel):
+    current: VersionPublic | None = Field(description="The newest version: the one to edit, sign or approve.")
+    final: VersionPublic | None = Field(description="The newest signed note / approved summary, if any.")
+    versions: int
+
+
+class FlagState(BaseModel):
+    id: str
+    type: str
+    severity: str
+    quote: str
+    start: float
+    end: float
+    speaker: str
+    source: str
+    rationale: str = ""
+    status: Literal["open", "acknowledged", "dismissed"]
+    reason: str | None = None
+    reviewed_by: str | None = None
+    reviewed_by_email: str | None = None
+    reviewed_at: float | None = None
+
+
+class SignoffState(BaseModel):
+    session_id: str
+    note_status: Literal["unsigned", "signed"] | None
+    open_flags: int
+    note: KindState
+    summary: KindState
+    flags: list[FlagState]
+    summary_exportable: bool
+
+
+class NoteDraft(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    format: Format | None = Field(default=None, description="Default: the current version's format.")
+    base_version: int | None = Field(description="The version this edit starts from (null: there is none yet).")
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        return _clean(v, multiline=True)
+
+
+class SummaryDraft(BaseModel):
+    text: str = Field(min_length=1, max_length=MAX_TEXT)
+    base_version: int | None
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: str) -> str:
+        return _clean(v, multiline=True)
+
+
+class Finalise(BaseModel):
+    version: int = Field(description="The version being signed / approved: the current one.")
+
+
+class Amendment(BaseModel):
+    reason: str = Field(min_length=1, max_length=MAX_REASON)
+    text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT, description="Default: the signed text.")
+    format: Format | None = None
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str) -> str:
+        v = _clean(v, multiline=True).strip()
+        if not v:
+            raise ValueError("a reason is required")
+        return v
+
+    @field_validator("text")
+    @classmethod
+    def _text(cls, v: str | None) -> str | None:
+        return None if v is None else _clean(v, multiline=True)
+
+
+class FlagDecision(BaseModel):
+    decision: Literal["acknowledged", "dismissed"]
+    reason: str = Field(min_length=1, max_length=MAX_REASON)
+
+    @field_validator("reason")
+    @classmethod
+    def _reason(cls, v: str) -> str:
+        v = _clean(v, multiline=True).strip()
+        if not v:
+            raise ValueError("a reason is required")
+        return v
+
+
+class HistoryEntry(BaseModel):
+    at: float
+    user_id: str
+    user_email: str | None
+    action: str
+    ref: str | None
+    detail: str | None = None
+    diff: str | None = None

@@ -18,16 +18,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlmodel import col, select
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.client import Client, WorkflowExecutionDescription, WorkflowExecutionStatus
 from temporalio.service import RPCError
 
-from therapybridge.api.crud import record_outcome
+from therapybridge.api.crud import record_outcome, unfinished_rows
 from therapybridge.api.deps import TemporalConnection, TemporalUnavailable
 from therapybridge.api.runs import CLOSED_OUTCOMES, is_not_found
-from therapybridge.db import SessionRecord, session_scope
-from therapybridge.document import FINAL_STATUSES
 from therapybridge.domain.stalls import PendingActivity, Stall, find_stalls
 from therapybridge.settings import Settings
 from therapybridge.temporal import workflow_id
@@ -138,14 +135,7 @@ async def reconcile(client: Client, session_id: str, updated_at: datetime | None
 
 
 async def active_rows(limit: int = MAX_SESSIONS) -> list[ActiveRow]:
-    async with session_scope() as db:
-        query = (
-            select(SessionRecord.id, SessionRecord.updated_at)
-            .where(col(SessionRecord.status).not_in(list(FINAL_STATUSES)))
-            .order_by(col(SessionRecord.updated_at))
-            .limit(limit)
-        )
-        return [ActiveRow(sid, _utc(updated) or datetime.now(UTC)) for sid, updated in (await db.exec(query)).all()]
+    return [ActiveRow(sid, _utc(updated) or datetime.now(UTC)) for sid, updated in await unfinished_rows(limit)]
 
 
 class SessionMonitor:
