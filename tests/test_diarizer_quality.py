@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bench.quality import FileResult, Pipeline, evaluate, find_recordings
+from bench.quality.corpus import find_recordings
+from bench.quality.pipeline import Pipeline, evaluate
+from bench.quality.results import FileResult
 
 pytestmark = pytest.mark.slow
 
