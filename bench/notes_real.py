@@ -36,7 +36,7 @@ from pathlib import Path
 
 from rapidfuzz import fuzz
 
-from bench.notes import content
+from bench.notes.match import content
 from therapybridge import notes_engine
 from therapybridge.document import ExtractedNotes, Segment, Speaker
 from therapybridge.notes_engine import Provider

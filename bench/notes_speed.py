@@ -18,7 +18,7 @@ import statistics
 import time
 from pathlib import Path
 
-from bench.notes import corpus_files
+from bench.notes.inputs import corpus_files
 from therapybridge.behaviour_labels import label_segments
 from therapybridge.document import Segment, Speaker, Word
 from therapybridge.domain.notes import extract_notes

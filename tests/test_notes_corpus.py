@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from bench.notes import Score, corpus_files, score_notes, total, truth_inputs
+from bench.notes.inputs import corpus_files, truth_inputs
+from bench.notes.score import Score, score_notes, total
 from therapybridge.domain.notes import extract_notes
 
 CORPUS = Path(os.environ.get("THERAPYBRIDGE_CORPUS", Path(__file__).resolve().parents[1].parent / "shared" / "corpus"))

@@ -1,0 +1,1 @@
+"""bench.notes: notes and risk quality on the synthetic corpus; run `python -m bench.notes`."""
