@@ -2,7 +2,7 @@
 
 Two synthetic sessions and two real AMI excerpts run through conversion, VAD, ASR, the embedded
 diarizer, merge and roles. Floors are the numbers measured when this test was written minus a small
-margin (see docs in bench/quality.py for the command that prints the full table). The baseline from
+margin (see docs in bench/quality/__main__.py for the command that prints the full table). The baseline from
 issue 5 runs on the same transcripts and must stay behind.
 """
 

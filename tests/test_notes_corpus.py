@@ -2,7 +2,7 @@
 
 Targets from the notes issue: every expected risk flag found, no documented denial flagged, at most one
 false flag across the corpus; strategy recall >= 80 % and action-item recall >= 70 %. The scoring is
-bench/notes.py's (documented there); `python -m bench.notes CORPUS --truth-text` prints the same table.
+bench/notes/score.py's (documented there); `python -m bench.notes CORPUS --truth-text` prints the same table.
 """
 
 from __future__ import annotations

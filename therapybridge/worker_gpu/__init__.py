@@ -1,2 +1,3 @@
-"""The gpu worker: transcription windows and diarization (task queue `therapybridge-gpu`), models
-loaded once per process. Run with `python -m therapybridge.worker_gpu`."""
+"""The gpu worker (task queue `therapybridge-gpu`): transcription windows and diarization.
+
+Models are loaded once per process. Run with `python -m therapybridge.worker_gpu`."""

@@ -1,2 +1,3 @@
-"""The io worker: workflow code plus validate, preprocess, merge, notes and save (task queue
-`therapybridge-io`). Run with `python -m therapybridge.worker_io`."""
+"""The io worker (task queue `therapybridge-io`): workflow code plus validate, preprocess, merge, notes, save.
+
+Run with `python -m therapybridge.worker_io`."""

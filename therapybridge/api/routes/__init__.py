@@ -1,0 +1,1 @@
+"""The gateway's routers, one per area (sessions, sign-off, review, transcript, exports ...): HTTP only."""
