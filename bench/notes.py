@@ -20,7 +20,7 @@ Scoring (per file and overall):
   matches at most one expected item (greedy, best pairs first). Produced context/details are not used.
 - status: of the matched strategies, how many have the expected introduced/practiced/reviewed status.
 
-The same scoring functions back tests/test_notes_corpus.py.
+The same scoring functions back tests/quality/test_notes_corpus.py.
 """
 
 from __future__ import annotations
