@@ -37,7 +37,7 @@ from pathlib import Path
 import httpx
 import websockets
 
-from bench.ports import free_port
+from tests.support.ports import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = Path(os.environ.get("THERAPYBRIDGE_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -208,7 +208,7 @@ def own_service(use_sqlite: bool):
     postgres = None
     if not use_sqlite:
         sys.path.insert(0, str(REPO))
-        from tests.harness import Postgres
+        from tests.support.harness import Postgres
 
         postgres = Postgres(workdir)
         postgres.start()

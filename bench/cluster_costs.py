@@ -1,4 +1,4 @@
-"""What one session costs the production topology (the cluster of tests/cluster/: the real Temporal
+"""What one session costs the production topology (the cluster of tests/deploy/cluster/: the real Temporal
 server on PostgreSQL, one io worker, two gpu workers running tiny.en on one thread each; 120-second
 windows as shipped unless --window-s): history events and bytes per session, workflow tasks, the
 growth of Temporal's two databases and the app's, and the gpu activity-seconds, for the sizing
@@ -24,8 +24,8 @@ from pathlib import Path
 import httpx
 from temporalio.api.enums.v1 import EventType
 
-from tests.cluster.harness import CLUSTER_SETTINGS, Cluster, start_cluster
-from tests.harness import CORPUS
+from tests.support.cluster import CLUSTER_SETTINGS, Cluster, start_cluster
+from tests.support.harness import CORPUS
 from therapybridge.temporal import workflow_id
 
 SOURCES = ("d01", "d02", "d03", "d04", "d06", "d08")

@@ -19,7 +19,7 @@ import time
 import uuid
 from pathlib import Path
 
-from bench.ports import free_port
+from tests.support.ports import free_port
 
 
 def private_environment(prefix: str) -> Path:

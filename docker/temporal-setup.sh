@@ -4,7 +4,7 @@
 #   temporal-setup.sh namespace   register TEMPORAL_NAMESPACE if missing; after the server is up
 # Both are idempotent: `docker compose up` runs them on every start, and an upgraded image's schema
 # changes are applied by the `schema` step before the new server starts.
-# The cluster tests (tests/cluster/) and the systemd deployment (docs/deploy.md) run this same script
+# The cluster tests (tests/deploy/cluster/) and the systemd deployment (docs/deploy.md) run this same script
 # outside the image, with TEMPORAL_SQL_TOOL, TEMPORAL_SCHEMA_DIR and TEMPORAL_CLI pointing at the
 # binaries `scripts/setup.sh` builds (the defaults are the admin-tools image's paths).
 set -eu

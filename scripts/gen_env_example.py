@@ -6,7 +6,7 @@ sections of settings.py, after the deployment variables that docker-compose.yml 
     .venv/bin/python scripts/gen_env_example.py           # rewrite .env.example
     .venv/bin/python scripts/gen_env_example.py --check   # exit 1 if .env.example is stale
 
-Every setting carries its `description=` in settings.py (one home); tests/test_deploy.py checks that
+Every setting carries its `description=` in settings.py (one home); tests/deploy/test_deploy.py checks that
 the file is complete and current.
 """
 

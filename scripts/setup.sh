@@ -70,7 +70,7 @@ if ! command -v temporal >/dev/null && [ ! -x "$gobin/temporal" ]; then
   go install "github.com/temporalio/cli/cmd/temporal@$TEMPORAL_CLI_VERSION"
 fi
 
-# --- Temporal server and schema tool (the production topology: tests/cluster/, docs/deploy.md) ----
+# --- Temporal server and schema tool (the production topology: tests/deploy/cluster/, docs/deploy.md) ----
 # The version docker-compose.yml runs (docker/temporal/VERSION), in a folder of its own per version.
 TEMPORAL_SERVER_VERSION="v$(cat docker/temporal/VERSION)"
 server_bin="$gobin/temporal-server-$TEMPORAL_SERVER_VERSION"

@@ -7,48 +7,18 @@ import base64
 import os
 import shutil
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from unittest.mock import patch
 
 import pytest
 import pytest_asyncio
-from temporalio.client import Client, WorkflowHandle
 
-from tests.harness import CORPUS, Postgres, TemporalDevServer, workers
+from tests.support.harness import CORPUS, Postgres, TemporalDevServer, workers
+from tests.support.stack import Stack
 from therapybridge import db
-from therapybridge import messages as m
-from therapybridge.blobs import BlobStore
-from therapybridge.document import SessionDocument
-from therapybridge.settings import Settings, get_settings
-from therapybridge.temporal import connect, start_session
-
-
-@dataclass
-class Stack:
-    settings: Settings
-    env: dict[str, str]
-    client: Client
-    workdir: Path
-    temporal: TemporalDevServer
-    postgres: Postgres
-
-    @property
-    def blobs(self) -> BlobStore:
-        return BlobStore(self.settings.blob_dir)
-
-    def stage_upload(self, audio: Path, name: str | None = None) -> m.SessionInput:
-        session_id = str(uuid.uuid4())
-        key = self.blobs.add_upload(session_id, audio, name or audio.name)
-        return m.SessionInput(session_id=session_id, upload_ref=key, audio_filename=name or audio.name)
-
-    async def start(self, inp: m.SessionInput, settings: Settings | None = None) -> WorkflowHandle:
-        return await start_session(self.client, settings or self.settings, inp)
-
-    async def document(self, session_id: str) -> SessionDocument | None:
-        return await db.get_session_document(session_id)
+from therapybridge.settings import get_settings
+from therapybridge.temporal import connect
 
 
 @pytest.fixture(scope="session")

@@ -11,7 +11,7 @@
   matches at most one expected item (greedy, best pairs first). Produced context/details are not used.
 - status: of the matched strategies, how many have the expected introduced/practiced/reviewed status.
 
-The same functions back tests/test_notes_corpus.py.
+The same functions back tests/quality/test_notes_corpus.py.
 """
 
 from __future__ import annotations

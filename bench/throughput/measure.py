@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.corpus_concat import CORPUS
+from tests.support.history import ActivityRun
 
 SHORT_RECORDING = CORPUS / "real" / "jfk.flac"  # the 10-second recording of the overhead runs
 
@@ -105,14 +106,6 @@ class RssSampler:
 
 
 @dataclass
-class ActivityRun:
-    name: str
-    scheduled: float
-    started: float
-    completed: float
-
-
-@dataclass
 class SessionRun:
     session_id: str
     wall_s: float
@@ -125,7 +118,7 @@ class SessionRun:
 
     def busy_s(self) -> float:
         """Time during which at least one activity was executing (the union of their intervals)."""
-        spans = sorted((a.started, a.completed) for a in self.activities)
+        spans = sorted((a.started_at, a.closed_at) for a in self.activities)
         total, cur_s, cur_e = 0.0, None, None
         for s, e in spans:
             if cur_e is None or s > cur_e:
@@ -143,28 +136,8 @@ class SessionRun:
         runs = [a for a in self.activities if a.name == name]
         if not runs:
             return 0, 0.0, 0.0
-        span = max(a.completed for a in runs) - min(a.scheduled for a in runs)
-        return len(runs), sum(a.completed - a.started for a in runs), span
-
-
-async def activity_runs(handle: Any) -> list[ActivityRun]:
-    from temporalio.api.enums.v1 import EventType
-
-    scheduled: dict[int, tuple[str, float]] = {}
-    started: dict[int, float] = {}
-    runs: list[ActivityRun] = []
-    history = await handle.fetch_history()
-    for ev in history.events:
-        t = ev.event_time.ToMicroseconds() / 1e6
-        if ev.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-            scheduled[ev.event_id] = (ev.activity_task_scheduled_event_attributes.activity_type.name, t)
-        elif ev.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
-            started[ev.activity_task_started_event_attributes.scheduled_event_id] = t
-        elif ev.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
-            sched_id = ev.activity_task_completed_event_attributes.scheduled_event_id
-            name, ts = scheduled[sched_id]
-            runs.append(ActivityRun(name, ts, started.get(sched_id, ts), t))
-    return runs
+        span = max(a.closed_at for a in runs) - min(a.scheduled_at for a in runs)
+        return len(runs), sum(a.closed_at - a.started_at for a in runs), span
 
 
 def stage_table(run: SessionRun) -> list[tuple[str, int, float, float]]:

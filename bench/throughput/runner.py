@@ -23,12 +23,12 @@ from bench.throughput.measure import (
     RssSampler,
     SessionRun,
     Truth,
-    activity_runs,
     cpu_seconds,
     load_line,
     score,
 )
 from bench.throughput.report import asr_model_line, jsonable, print_c, print_overhead
+from tests.support.history import activity_runs
 from therapybridge.speech.asr.faster_whisper import cpu_count
 
 SCALE_OUT_ENV = {"ASR_CPU_THREADS": "1", "GPU_WORKER_CONCURRENCY": "1"}
@@ -214,7 +214,7 @@ class Stack:
             wall = time.monotonic() - t0
             doc = await db.get_session_document(inp.session_id)
             run = SessionRun(inp.session_id, wall, str(status), dict(doc.timings) if doc else {}, started_at=epoch0)
-            run.activities = await activity_runs(handle)
+            run.activities = [a for a in await activity_runs(self.client, inp.session_id) if a.outcome == "completed"]
             if doc is not None:
                 run.text = " ".join(s.text for s in doc.transcript_segments)
                 run.turns = [(t.start, t.end, t.speaker) for t in doc.speaker_turns]
@@ -231,8 +231,8 @@ async def overhead_runs(stack: Stack, repeats: int) -> list[dict[str, float]]:
     for i in range(repeats + 1):
         (run,), _ = await stack.run_sessions(SHORT_RECORDING, 1)
         busy = run.busy_s()
-        acts = sorted(run.activities, key=lambda a: a.scheduled)
-        dispatch = sum(a.started - a.scheduled for a in acts)  # task queue → worker
+        acts = sorted(run.activities, key=lambda a: a.scheduled_at)
+        dispatch = sum(a.started_at - a.scheduled_at for a in acts)  # task queue → worker
         out.append(
             {
                 "warmup": float(i == 0),
@@ -240,7 +240,7 @@ async def overhead_runs(stack: Stack, repeats: int) -> list[dict[str, float]]:
                 "busy_s": busy,
                 "overhead_s": run.wall_s - busy,
                 "dispatch_s": dispatch,
-                "first_scheduled_s": acts[0].scheduled - run.started_at if acts else 0.0,
+                "first_scheduled_s": acts[0].scheduled_at - run.started_at if acts else 0.0,
             }
         )
     return out

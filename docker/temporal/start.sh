@@ -2,7 +2,7 @@
 # Starts the Temporal server with the configuration in this folder (therapybridge.yaml, a template
 # filled from the environment; dynamicconfig.yaml). One script for every way TherapyBridge runs the
 # real server: docker-compose.yml (the temporalio/server image), the systemd unit of docs/deploy.md and
-# the cluster tests (tests/cluster/), so all three run the same configuration.
+# the cluster tests (tests/deploy/cluster/), so all three run the same configuration.
 #   TEMPORAL_SERVER   the server binary (default: temporal-server on PATH, as in the image)
 #   BIND_ON_IP        the address the four services listen on (default 127.0.0.1; 0.0.0.0 in a container)
 set -eu

@@ -1,0 +1,1 @@
+"""The deployment: compose file, health checks, systemd units, and the production cluster (cluster/)."""

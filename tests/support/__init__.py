@@ -1,0 +1,1 @@
+"""The one harness shared by tests and bench: servers, workers, gateways, API clients, histories."""

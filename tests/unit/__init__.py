@@ -1,0 +1,1 @@
+"""Pure logic and single components: no Temporal server, no database server, no worker processes."""

@@ -1,0 +1,47 @@
+"""Replay: SessionWorkflow must still replay the histories of sessions recorded with earlier versions of
+it, or a deploy would break every session running at that moment (Temporal's determinism rule).
+
+The histories in tests/fixtures/histories/ were recorded with `python -m tests.unit.test_workflow_unit` (its
+`record_histories`). Keep the old ones when the workflow changes: a change that alters the order or kind
+of commands must be guarded with `workflow.patched` (docs/ARCHITECTURE.md, "Changing the workflow"), and
+then the old histories still replay."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio import workflow
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from therapybridge import messages as m
+from therapybridge.workflows.session import SessionWorkflow
+
+HISTORIES = sorted((Path(__file__).parents[1] / "fixtures" / "histories").glob("*.json"))
+
+
+def _history(path: Path) -> WorkflowHistory:
+    return WorkflowHistory.from_json(f"replay-{path.stem}", path.read_text())
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
+async def test_recorded_histories_replay_on_todays_workflow(path: Path) -> None:
+    await Replayer(workflows=[SessionWorkflow]).replay_workflow(_history(path))
+
+
+@workflow.defn(name="SessionWorkflow")
+class _ReorderedWorkflow:
+    """What an unguarded change looks like: the same workflow type, its first activity different."""
+
+    @workflow.run
+    async def run(self, inp: m.SessionInput, config: dict | None = None) -> str:
+        await workflow.execute_activity(m.PREPROCESS, inp, start_to_close_timeout=timedelta(minutes=1))
+        return "processed"
+
+
+async def test_the_replay_check_catches_a_non_deterministic_change() -> None:
+    assert HISTORIES, "no recorded histories"
+    with pytest.raises(workflow.NondeterminismError):
+        await Replayer(workflows=[_ReorderedWorkflow]).replay_workflow(_history(HISTORIES[0]))

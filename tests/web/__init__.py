@@ -1,0 +1,1 @@
+"""The web app in headless Chromium (Selenium + chromedriver) against the real stack."""
