@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from therapybridge.notes_llm import schema
 from therapybridge.notes_llm.schema import SYSTEM_PROMPT, LlmNotes
 
-log = logging.getLogger("therapybridge.notes_llm")
+log = logging.getLogger("therapybridge.notes_llm")  # one logger for the package, the name it had
 
 
 class NotesProviderError(Exception):

@@ -28,7 +28,7 @@ from therapybridge.notes_llm.chunks import MAX_CHUNK_CHARS, chunk_lines, merge_p
 from therapybridge.notes_llm.client import Endpoint, NotesProviderError, ResponseFormat, ask_with_retry
 from therapybridge.notes_llm.grounding import combine
 
-log = logging.getLogger("therapybridge.notes_llm")
+log = logging.getLogger("therapybridge.notes_llm")  # one logger for the package, the name it had
 
 DEFAULT_MODEL = "gpt-4o-mini"
 
