@@ -1,7 +1,8 @@
 #!/bin/sh
 # One-shot Temporal setup steps for docker-compose.yml, run in the temporalio/admin-tools image.
 #   temporal-setup.sh schema      create (or upgrade) Temporal's two Postgres databases; before the server
-#   temporal-setup.sh namespace   register TEMPORAL_NAMESPACE if missing; after the server is up
+#   temporal-setup.sh namespace   register TEMPORAL_NAMESPACE and the session search attributes
+#                                 (TEMPORAL_SEARCH_ATTRIBUTES) if missing; after the server is up
 # Both are idempotent: `docker compose up` runs them on every start, and an upgraded image's schema
 # changes are applied by the `schema` step before the new server starts.
 # The cluster tests (tests/deploy/cluster/) and the systemd deployment (docs/deploy.md) run this same script
@@ -46,6 +47,34 @@ namespace)
     $cli operator namespace create --address "$addr" --namespace "$ns" --retention "$retention"
     echo "temporal-setup: namespace $ns created (retention $retention)"
   fi
+  # The session workflow's search attributes: therapybridge/search_attributes.py names them and
+  # tests/deploy checks this default against it. `create` fails on an existing one: create the missing.
+  attrs="${TEMPORAL_SEARCH_ATTRIBUTES:-SessionStage=Keyword SessionStatus=Keyword}"
+  listed() {
+    out="$($cli operator search-attribute list --address "$addr" --namespace "$ns")" || return 1
+    printf '%s\n' "$out" | awk '{print $1}'
+  }
+  tries=0
+  until listed >/dev/null 2>&1; do  # a new namespace is unknown until the server's cache refreshes (~10 s)
+    tries=$((tries + 1))
+    [ "$tries" -lt 60 ] || { echo "temporal-setup: cannot list search attributes of $ns" >&2; exit 1; }
+    sleep 1
+  done
+  for pair in $attrs; do
+    name="${pair%%=*}"
+    if listed | grep -qx "$name"; then
+      echo "temporal-setup: search attribute $name exists"
+      continue
+    fi
+    $cli operator search-attribute create --address "$addr" --namespace "$ns" --name "$name" --type "${pair#*=}"
+    tries=0
+    until listed | grep -qx "$name"; do  # the server lists it once its cache has refreshed
+      tries=$((tries + 1))
+      [ "$tries" -lt 60 ] || { echo "temporal-setup: search attribute $name not listed" >&2; exit 1; }
+      sleep 1
+    done
+    echo "temporal-setup: search attribute $name created"
+  done
   ;;
 *)
   echo "usage: temporal-setup.sh schema|namespace" >&2

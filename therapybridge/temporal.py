@@ -19,6 +19,7 @@ from temporalio.converter import DataConverter, DefaultFailureConverterWithEncod
 from temporalio.runtime import Runtime
 
 from therapybridge import messages as m
+from therapybridge import search_attributes
 from therapybridge.codec import EncryptionCodec, load_or_create_keys
 from therapybridge.settings import Settings
 
@@ -164,7 +165,7 @@ def dev_server_command(settings: Settings, cli: str, headless: bool = False) -> 
         "error",
     ]
     cmd += ["--headless"] if headless else ["--ui-port", str(settings.temporal_ui_port)]
-    return cmd
+    return cmd + search_attributes.dev_server_args()  # registered on every start: idempotent
 
 
 async def wait_for_server(settings: Settings, timeout: float = 90.0) -> Client:
@@ -205,3 +206,41 @@ async def ensure_purge_schedule(client: Client, settings: Settings) -> None:
     )
     with contextlib.suppress(ScheduleAlreadyRunningError):
         await client.create_schedule(PURGE_SCHEDULE_ID, schedule)
+
+
+async def ensure_search_attributes(client: Client, namespace: str, timeout: float = 120.0) -> None:
+    """Register the session search attributes (search_attributes.KEYS) if the namespace lacks them, and
+    wait until it lists them. The setup step registers them too (docker/temporal-setup.sh); this check at
+    the io worker's start means an upgrade that skipped it cannot leave every session's workflow task
+    failing on an unknown attribute. Idempotent: nothing is sent when they are all there."""
+    from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+    from temporalio.service import RPCError, RPCStatusCode
+
+    wanted = {key.name: int(key.indexed_value_type) for key in search_attributes.KEYS}
+
+    async def missing() -> dict[str, int]:
+        listed = await client.operator_service.list_search_attributes(ListSearchAttributesRequest(namespace=namespace))
+        known = dict(listed.custom_attributes)
+        clash = {n for n, t in wanted.items() if n in known and known[n] != t}
+        if clash:
+            raise RuntimeError(f"search attributes {sorted(clash)} exist with another type; see docs/operations.md")
+        return {n: t for n, t in wanted.items() if n not in known}
+
+    todo = await missing()
+    if not todo:
+        return
+    try:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=namespace, search_attributes=todo)  # type: ignore[arg-type]
+        )
+    except RPCError as err:  # ALREADY_EXISTS: another worker added them at this moment
+        if err.status != RPCStatusCode.ALREADY_EXISTS:
+            raise RuntimeError(
+                f"cannot register search attributes {sorted(todo)} ({err.message}); run "
+                "`docker/temporal-setup.sh namespace` with an operator's rights (docs/operations.md)"
+            ) from err
+    deadline = asyncio.get_running_loop().time() + timeout
+    while todo := await missing():  # the namespace's cache of attributes refreshes on its own clock
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError(f"search attributes {sorted(todo)} not registered within {timeout:.0f}s")
+        await asyncio.sleep(0.5)

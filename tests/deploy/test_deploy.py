@@ -37,6 +37,7 @@ from dotenv import dotenv_values
 
 from tests.support.compose import MissingVariable, compose_variables, interpolate
 from tests.support.harness import REPO, temporal_cli
+from therapybridge import search_attributes
 from therapybridge.settings import Settings
 
 COMPOSE = REPO / "docker-compose.yml"
@@ -471,8 +472,18 @@ def test_namespace_setup_step_is_idempotent(stack: Any) -> None:
     first = subprocess.run(["sh", script, "namespace"], env=env, capture_output=True, text=True, timeout=120)
     assert first.returncode == 0, first.stdout + first.stderr
     assert "created" in first.stdout
+    for key in search_attributes.KEYS:  # the session search attributes, registered in the new namespace
+        assert f"search attribute {key.name} created" in first.stdout, first.stdout
     second = subprocess.run(["sh", script, "namespace"], env=env, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0 and "exists" in second.stdout, second.stdout + second.stderr
+    assert all(f"search attribute {key.name} exists" in second.stdout for key in search_attributes.KEYS)
+    listed = subprocess.run(
+        [temporal_cli(), "operator", "search-attribute", "list", "--address", env["TEMPORAL_ADDRESS"],
+         "-n", "deploy-test"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    rows = {tuple(line.split()) for line in listed.stdout.splitlines()}
+    assert {(key.name, search_attributes.TYPE) for key in search_attributes.KEYS} <= rows, listed.stdout
     described = subprocess.run(
         [
             temporal_cli(),
@@ -491,6 +502,12 @@ def test_namespace_setup_step_is_idempotent(stack: Any) -> None:
     assert "48h" in described.stdout
     bad = subprocess.run(["sh", script, "bogus"], env=env, capture_output=True, text=True, timeout=10)
     assert bad.returncode == 2
+
+
+def test_setup_script_registers_the_workflows_search_attributes() -> None:
+    """docker/temporal-setup.sh's default list is the one therapybridge/search_attributes.py names."""
+    script = (REPO / "docker" / "temporal-setup.sh").read_text()
+    assert f"TEMPORAL_SEARCH_ATTRIBUTES:-{search_attributes.setup_script_list()}}}" in script
 
 
 def test_http_health_check() -> None:

@@ -283,6 +283,13 @@ async def test_operations_doc_cli_steps(ops: Ops) -> None:
         found = ops.cli("workflow", "list", "--query", f'WorkflowId = "{wid}"')
         assert wid in found and "Running" in found
         assert wid in ops.cli("workflow", "list", "--query", 'ExecutionStatus = "Running"')
+        # ... and by the stage it is in (search attributes; the list catches up within moments).
+        by_stage = 'ExecutionStatus = "Running" AND SessionStage = "transcribe"'
+
+        async def listed_in_transcription() -> bool:
+            return wid in await asyncio.to_thread(ops.cli, "workflow", "list", "--query", by_stage)
+
+        await wait_for(listed_in_transcription, 120, interval=0.5, what="the session listed by its stage")
         progress = ops.cli("workflow", "query", "--workflow-id", wid, "--type", "progress", "--output", "json")
         assert "queryResult" in progress or "stage" in progress or "status" in progress
         # 2. What it waits on.

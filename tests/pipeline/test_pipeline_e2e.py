@@ -12,11 +12,12 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowFailureError
 
 from bench.scoring import role_accuracy, synthetic_reference, wer, word_speaker_accuracy
+from tests.support.faults import wait_for
 from tests.support.harness import WorkerProcess
 from tests.support.stack import Stack
 from therapybridge import messages as m
 from therapybridge.speech.models import BASE_MODEL_SHA256
-from therapybridge.temporal import query_progress
+from therapybridge.temporal import query_progress, workflow_id
 
 pytestmark = pytest.mark.slow
 
@@ -75,6 +76,13 @@ async def test_progress_query_is_monotonic(stack: Stack, corpus: Path) -> None:
     assert p.status == "processed" and p.progress == 100
     assert seen == sorted(seen) and len(set(seen)) >= 3
     assert {"validate", "preprocess", "merge", "notes"} <= set(p.stage_timings)
+    # What an operator's query in the Temporal UI finds (docs/operations.md); visibility lags a little.
+    query = f'WorkflowId = "{workflow_id(inp.session_id)}" AND SessionStatus = "processed" AND SessionStage = "done"'
+
+    async def found() -> bool:
+        return (await stack.client.count_workflows(query)).count == 1
+
+    await wait_for(found, 180, interval=0.5, what="the session by its search attributes")
 
 
 async def test_corrupt_file_fails_fast_without_retries(stack: Stack, tmp_path: Path) -> None:
@@ -90,6 +98,12 @@ async def test_corrupt_file_fails_fast_without_retries(stack: Stack, tmp_path: P
     history = await stack.client.get_workflow_handle(f"session-{inp.session_id}").fetch_history()
     starts = [e for e in history.events if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED]
     assert [e.activity_task_started_event_attributes.attempt for e in starts] == [1, 1]  # validate, save
+    query = f'WorkflowId = "{workflow_id(inp.session_id)}" AND SessionStatus = "failed" AND SessionStage = "validate"'
+
+    async def found() -> bool:
+        return (await stack.client.count_workflows(query)).count == 1
+
+    await wait_for(found, 180, interval=0.5, what="the failed session by its search attributes")
 
 
 async def test_silence_fails_with_no_speech(stack: Stack, corpus: Path) -> None:

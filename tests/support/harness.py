@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from tests.support.ports import free_port, wait_port
+from therapybridge import search_attributes
 
 REPO = Path(__file__).resolve().parents[2]
 CORPUS = Path(os.environ.get("THERAPYBRIDGE_CORPUS", REPO.parent / "shared" / "corpus"))
@@ -45,6 +46,7 @@ class TemporalDevServer:
         cmd = [
             temporal_cli(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
             "--port", str(self.port), "--db-filename", str(self.db_file), "--log-level", "error",
+            *search_attributes.dev_server_args(),
         ]  # fmt: skip
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)

@@ -3,6 +3,7 @@ pending activities, and the raw (still encrypted) payloads. Used by the tests an
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -10,10 +11,14 @@ from typing import Any
 from google.protobuf.message import Message
 from temporalio.api.common.v1 import Payload
 from temporalio.api.enums.v1 import EventType, PendingActivityState
-from temporalio.api.history.v1 import History
+from temporalio.api.history.v1 import History, HistoryEvent
 from temporalio.client import Client
 
+from therapybridge import search_attributes as sa
 from therapybridge.temporal import workflow_id
+
+PATCH_MARKER = "core_patch"  # the marker a workflow.patched call records
+CHANGE_VERSION = "TemporalChangeVersion"  # the search attribute the SDK upserts with it: patch ids
 
 
 @dataclass
@@ -109,3 +114,17 @@ async def raw_history(address: str, session_id: str) -> History:
     plain = await Client.connect(address)
     events = (await plain.get_workflow_handle(workflow_id(session_id)).fetch_history()).events
     return History(events=events)
+
+
+def is_plain_bookkeeping(event: HistoryEvent) -> bool:
+    """The events Temporal itself must read, so no codec encrypts them, and that hold no session data:
+    workflow.patched's markers and TemporalChangeVersion (patch ids), and the SessionStage/SessionStatus
+    upserts, whose values are checked here to be words of their vocabulary (search_attributes.py)."""
+    if event.HasField("marker_recorded_event_attributes"):
+        return event.marker_recorded_event_attributes.marker_name == PATCH_MARKER
+    if not event.HasField("upsert_workflow_search_attributes_event_attributes"):
+        return False
+    fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+    words = {*sa.STAGES, *sa.STATUSES}
+    ours = [name for name in fields if name != CHANGE_VERSION]
+    return set(ours) <= {key.name for key in sa.KEYS} and all(json.loads(fields[n].data) in words for n in ours)

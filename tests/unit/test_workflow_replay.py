@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 from temporalio import workflow
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
 from therapybridge import messages as m
+from therapybridge import search_attributes as sa
 from therapybridge.workflows.session import SessionWorkflow
 
 HISTORIES = sorted((Path(__file__).parents[1] / "fixtures" / "histories").glob("*.json"))
@@ -29,6 +31,21 @@ def _history(path: Path) -> WorkflowHistory:
 @pytest.mark.parametrize("path", HISTORIES, ids=[p.stem for p in HISTORIES])
 async def test_recorded_histories_replay_on_todays_workflow(path: Path) -> None:
     await Replayer(workflows=[SessionWorkflow]).replay_workflow(_history(path))
+
+
+def _publishes_search_attributes(path: Path) -> bool:
+    upserts = [
+        e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+        for e in _history(path).events
+        if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES
+    ]
+    return any(sa.SESSION_STAGE.name in fields for fields in upserts)
+
+
+def test_histories_from_before_and_after_the_search_attributes_patch_are_both_kept() -> None:
+    """Both branches of `workflow.patched(sa.PATCH)` are replayed: sessions started before it and after."""
+    after = [p.stem for p in HISTORIES if _publishes_search_attributes(p)]
+    assert after and len(after) < len(HISTORIES), after
 
 
 @workflow.defn(name="SessionWorkflow")

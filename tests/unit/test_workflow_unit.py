@@ -17,6 +17,8 @@ from typing import Any
 import pytest
 import pytest_asyncio
 from temporalio import activity
+from temporalio.api.enums.v1 import EventType
+from temporalio.api.sdk.v1 import WorkflowMetadata
 from temporalio.client import Client, WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError, CancelledError
 from temporalio.testing import WorkflowEnvironment
@@ -24,6 +26,7 @@ from temporalio.worker import Worker
 
 from tests.support.harness import temporal_cli
 from therapybridge import messages as m
+from therapybridge import search_attributes as sa
 from therapybridge.workflows.session import DIARIZATION_UNAVAILABLE, SessionWorkflow
 
 HISTORIES = Path(__file__).parents[1] / "fixtures" / "histories"
@@ -101,7 +104,9 @@ CONFIG = {"retry_initial_s": 0.1, "retry_max_attempts": 1, "heartbeat_timeout_s"
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def env() -> AsyncIterator[WorkflowEnvironment]:
     async with await WorkflowEnvironment.start_local(
-        dev_server_existing_path=temporal_cli(), dev_server_startup_timeout=timedelta(seconds=180)
+        search_attributes=sa.KEYS,
+        dev_server_existing_path=temporal_cli(),
+        dev_server_startup_timeout=timedelta(seconds=180),
     ) as e:
         yield e
 
@@ -191,22 +196,103 @@ async def test_progress_mid_transcription_and_cancellation_stop_the_gpu_work_bef
     assert m.MERGE not in stand.calls
 
 
-async def record_histories() -> None:
-    """Write the histories tests/unit/test_workflow_replay.py replays: `python -m tests.unit.test_workflow_unit`.
-    Do it only for a deliberate, patched workflow change, and keep the old files (docs/ARCHITECTURE.md,
-    "Changing the workflow")."""
+# ------------------------------------------------------------------ what the Temporal UI shows
+
+
+async def _published(handle: WorkflowHandle[Any, str]) -> list[tuple[str, str]]:
+    """(SessionStage, SessionStatus) of every search-attribute upsert in the history, in order."""
+    out = []
+    for e in (await handle.fetch_history()).events:
+        if e.event_type == EventType.EVENT_TYPE_UPSERT_WORKFLOW_SEARCH_ATTRIBUTES:
+            fields = e.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
+            if sa.SESSION_STAGE.name in fields:  # (the SDK's TemporalChangeVersion upsert has only its own)
+                values = [json.loads(fields[k.name].data) for k in (sa.SESSION_STAGE, sa.SESSION_STATUS)]
+                out.append((values[0], values[1]))
+    return out
+
+
+async def _details(handle: WorkflowHandle[Any, str]) -> str:
+    metadata = await handle.query("__temporal_workflow_metadata", result_type=WorkflowMetadata)
+    return metadata.current_details
+
+
+async def _final_attributes(handle: WorkflowHandle[Any, str]) -> tuple[str | None, str | None]:
+    attrs = (await handle.describe()).typed_search_attributes
+    return attrs.get(sa.SESSION_STAGE), attrs.get(sa.SESSION_STATUS)
+
+
+async def test_stage_and_status_search_attributes_follow_the_session_to_done(env: WorkflowEnvironment) -> None:
+    stand = Stand()
+    queue = f"unit-{uuid.uuid4()}"
+    async with Worker(env.client, task_queue=queue, workflows=[SessionWorkflow], activities=stand.activities()):
+        handle = await _start(env.client, stand, queue)
+        assert await handle.result() == "processed"
+        details = await _details(handle)
+    published = await _published(handle)
+    # Diarization may finish after the windows (a `diarize` step) or before: both are right.
+    stages = [stage for stage, _ in published if stage != sa.DIARIZE]
+    assert stages == [sa.VALIDATE, sa.PREPROCESS, sa.TRANSCRIBE, sa.MERGE, sa.NOTES, sa.SAVE, sa.DONE]
+    assert [status for _, status in published] == [sa.PROCESSING] * (len(published) - 1) + [sa.PROCESSED]
+    assert len(published) == len(set(published))  # upserted only when they change, not per window
+    assert {v for pair in published for v in pair} <= set(sa.STAGES) | set(sa.STATUSES)  # no session data
+    assert await _final_attributes(handle) == (sa.DONE, sa.PROCESSED)
+    assert details == "processed (stage done)"
+
+
+@pytest.mark.parametrize(
+    ("activity_name", "stage"),
+    [(m.VALIDATE, sa.VALIDATE), (m.TRANSCRIBE_WINDOW, sa.TRANSCRIBE), (m.NOTES, sa.NOTES)],
+)
+async def test_a_failed_session_is_found_by_status_and_the_stage_it_failed_in(
+    env: WorkflowEnvironment, activity_name: str, stage: str
+) -> None:
+    stand = Stand(fail={activity_name: ApplicationError("the upload is not audio", type=m.INVALID_AUDIO)})
+    handle, result, _ = await _run(env, stand)
+    assert isinstance(result, WorkflowFailureError)
+    assert await _final_attributes(handle) == (stage, sa.FAILED)
+    assert (await _published(handle))[-1] == (stage, sa.FAILED)
+
+
+async def test_current_details_mid_transcription_then_cancelled_in_that_stage(env: WorkflowEnvironment) -> None:
+    stand = Stand(hold_window=asyncio.Event())
+    queue = f"unit-{uuid.uuid4()}"
+    async with Worker(env.client, task_queue=queue, workflows=[SessionWorkflow], activities=stand.activities()):
+        handle = await _start(env.client, stand, queue)
+        await asyncio.wait_for(stand.window_started.wait(), timeout=120)
+        # Window 0 is held, so the workflow stays in transcription whatever the other windows do.
+        assert await _final_attributes(handle) == (sa.TRANSCRIBE, sa.PROCESSING)
+        details = await _details(handle)
+        assert details.startswith("transcribe: ") and f"/{len(WINDOWS)} transcribed" in details, details
+        await handle.cancel()
+        with pytest.raises(WorkflowFailureError):
+            await handle.result()
+    assert await _final_attributes(handle) == (sa.TRANSCRIBE, sa.CANCELLED)
+
+
+async def record_histories(tag: str) -> None:
+    """Write the histories tests/unit/test_workflow_replay.py replays:
+    `python -m tests.unit.test_workflow_unit TAG` writes session-<path>-TAG.json (TAG: the patch id).
+    Do it only for a deliberate, patched workflow change; the old files stay (docs/ARCHITECTURE.md,
+    "Changing the workflow"), and none is overwritten."""
     stands = {
         "processed": Stand(),
         "diarization-unavailable": Stand(fail={m.DIARIZE: ApplicationError("encoder crashed", non_retryable=True)}),
         "notes-failed": Stand(fail={m.NOTES: ApplicationError("provider refused", type=m.PROVIDER_BAD_REQUEST)}),
     }
-    async with await WorkflowEnvironment.start_local(dev_server_existing_path=temporal_cli()) as env:
+    async with await WorkflowEnvironment.start_local(
+        search_attributes=sa.KEYS, dev_server_existing_path=temporal_cli()
+    ) as env:
         for name, stand in stands.items():
             handle, _, _ = await _run(env, stand)
             history = await handle.fetch_history()
             HISTORIES.mkdir(parents=True, exist_ok=True)
-            (HISTORIES / f"session-{name}.json").write_text(json.dumps(history.to_json_dict(), indent=1) + "\n")
+            path = HISTORIES / f"session-{name}-{tag}.json"
+            if path.exists():
+                raise FileExistsError(f"{path} exists: keep it, and record under a new tag")
+            path.write_text(json.dumps(history.to_json_dict(), indent=1) + "\n")
 
 
 if __name__ == "__main__":
-    asyncio.run(record_histories())
+    import sys
+
+    asyncio.run(record_histories(sys.argv[1]))

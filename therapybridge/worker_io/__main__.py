@@ -14,7 +14,7 @@ from therapybridge.activities.save import save
 from therapybridge.activities.validate import validate_upload
 from therapybridge.logs import setup_logging
 from therapybridge.settings import get_settings
-from therapybridge.temporal import connect, ensure_purge_schedule
+from therapybridge.temporal import connect, ensure_purge_schedule, ensure_search_attributes
 from therapybridge.workers import HEARTBEAT_THROTTLE, metrics_runtime, run_until_signal
 from therapybridge.workflows import PurgeWorkflow, RenotesWorkflow, SessionWorkflow
 
@@ -26,6 +26,8 @@ async def main() -> None:
     await db.init_db()
     client = await connect(settings, runtime=metrics_runtime(settings))
     await ensure_purge_schedule(client, settings)
+    # Before polling: SessionWorkflow upserts them, and an unknown one fails its workflow task.
+    await ensure_search_attributes(client, settings.temporal_namespace)
     worker = Worker(
         client,
         task_queue=settings.io_task_queue,

@@ -17,6 +17,7 @@ from temporalio.exceptions import ActivityError, ApplicationError, CancelledErro
 
 with workflow.unsafe.imports_passed_through():
     from therapybridge import messages as m
+    from therapybridge import search_attributes as sa
 
 T = TypeVar("T")
 
@@ -31,6 +32,9 @@ class SessionWorkflow:
         self._windows_seconds: list[float] = []
         self._windows_finished: set[int] = set()
         self._diarized = False
+        self._visible = False  # publish the search attributes (workflow.patched: see run)
+        self._stage = sa.VALIDATE
+        self._published: tuple[str, str] | None = None
 
     # ------------------------------------------------------------------ queries
     @workflow.query
@@ -41,6 +45,8 @@ class SessionWorkflow:
     @workflow.run
     async def run(self, inp: m.SessionInput, config: m.WorkflowConfig | None = None) -> str:
         self._config = config or m.WorkflowConfig()
+        # Upserting search attributes is a command: histories recorded before it must replay without.
+        self._visible = workflow.patched(sa.PATCH)
         self._p.session_id = inp.session_id
         self._p.started_at = workflow.now().isoformat()
         self._p.updated_at = self._p.started_at
@@ -232,6 +238,7 @@ class SessionWorkflow:
         self._p.message = message
         self._p.updated_at = workflow.now().isoformat()
         self._stage_started = self._stage_started or workflow.time()
+        self._publish()
 
     def _record(self, stage: str, seconds: float | None = None) -> None:
         now = workflow.time()
@@ -251,6 +258,29 @@ class SessionWorkflow:
         self._p.updated_at = workflow.now().isoformat()
         if done >= 1.0 and not self._diarized:
             self._p.status, self._p.message = "diarizing", "identifying speakers"
+        self._publish()
+
+    def _publish(self) -> None:
+        """Where the session is, for the Temporal UI: the SessionStage/SessionStatus search attributes
+        (only when they change) and the current details line. Words and counts only, no session data."""
+        self._stage = sa.STAGE_OF_STATUS.get(self._p.status, self._stage)  # failed/cancelled keep theirs
+        status = sa.status_of(self._p.status)
+        workflow.set_current_details(self._details(status))  # not a command: needs no patch
+        if self._visible and (self._stage, status) != self._published:
+            self._published = (self._stage, status)
+            workflow.upsert_search_attributes(
+                [sa.SESSION_STAGE.value_set(self._stage), sa.SESSION_STATUS.value_set(status)]
+            )
+
+    def _details(self, status: str) -> str:
+        p = self._p
+        if status != sa.PROCESSING:
+            return f"{status} (stage {self._stage})"
+        line = f"{self._stage}: {p.progress}%"
+        if p.windows_total:
+            speakers = "done" if self._diarized else "running"
+            line += f", windows {p.windows_done}/{p.windows_total} transcribed, speaker identification {speakers}"
+        return line
 
 
 def _note_model(save: m.SaveRequest, stage: str, *infos: m.ModelInfo | None) -> None:

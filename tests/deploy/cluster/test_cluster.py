@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import time
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -27,7 +29,7 @@ from temporalio.worker import Replayer
 from tests.deploy.cluster.io_worker_patched import PATCH, PatchedSessionWorkflow
 from tests.support.cluster import Cluster, restart_postgres
 from tests.support.faults import wait_for
-from tests.support.history import activity_runs, iter_payloads, raw_history
+from tests.support.history import activity_runs, is_plain_bookkeeping, iter_payloads, raw_history
 from therapybridge import db
 from therapybridge import messages as m
 from therapybridge.db import SessionRecord
@@ -123,12 +125,9 @@ def _patch_marker(event: HistoryEvent) -> bool:
 
 
 def _patch_bookkeeping(event: HistoryEvent) -> bool:
-    """The patch marker, and the TemporalChangeVersion search attribute the SDK sets with it (indexed
-    by the server, so never encrypted): both hold only patch ids."""
-    if event.HasField("upsert_workflow_search_attributes_event_attributes"):
-        fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields
-        return set(fields) == {"TemporalChangeVersion"}
-    return _patch_marker(event)
+    """The patch markers and the search attributes (TemporalChangeVersion, SessionStage, SessionStatus):
+    indexed by the server, so never encrypted; they hold only patch ids and stage/status words."""
+    return is_plain_bookkeeping(event)
 
 
 async def audit(cluster: Cluster, token: str, therapist_id: str, ids: list[str]) -> None:
@@ -250,6 +249,21 @@ async def test_every_process_exports_metrics(
     assert {"service_requests_total", "persistence_requests_total"} <= set(server), sorted(server)[:20]
 
 
+def _attributes_kind(event: dict[str, Any]) -> str:
+    """Which `...EventAttributes` an event of the UI's JSON carries, normalised (camel or snake case)."""
+    return next(
+        (k.replace("_", "").lower() for k in event if k.replace("_", "").lower().endswith("eventattributes")), ""
+    )
+
+
+def _ui_bookkeeping(event: dict[str, Any]) -> bool:
+    kind = _attributes_kind(event)
+    if kind.startswith("markerrecorded"):
+        attrs = next(v for k, v in event.items() if k.replace("_", "").lower() == kind)
+        return (attrs.get("markerName") or attrs.get("marker_name")) == PATCH_MARKER
+    return kind.startswith("upsertworkflowsearchattributes")
+
+
 async def test_the_web_ui_shows_the_cluster_with_the_codec(
     cluster: Cluster, cluster_audio: dict[str, Path], account: tuple[str, str, str]
 ) -> None:
@@ -266,9 +280,12 @@ async def test_the_web_ui_shows_the_cluster_with_the_codec(
         assert settings["Codec"]["IncludeCredentials"] is True
         r = await ui.get(f"/api/v1/namespaces/default/workflows/{workflow_id(ids[0])}/history")
     assert r.status_code == 200, r.text[:500]
-    body = r.text
-    # Payload metadata as the UI's JSON carries it: base64 of "binary/encrypted"; never plain JSON.
-    assert "YmluYXJ5L2VuY3J5cHRlZA==" in body and "anNvbi9wbGFpbg==" not in body  # json/plain
+    # Payload metadata as the UI's JSON carries it: base64 of "binary/encrypted"; never plain JSON,
+    # except in what the server reads itself: patch markers and search attributes (stage/status words).
+    events = r.json()["history"]["events"]
+    sealed = json.dumps([e for e in events if not _ui_bookkeeping(e)])
+    assert "YmluYXJ5L2VuY3J5cHRlZA==" in sealed and "anNvbi9wbGFpbg==" not in sealed  # json/plain
+    assert any("upsertworkflowsearchattributes" in _attributes_kind(e) for e in events)  # SessionStage, ...
     # The codec endpoint the UI names answers the UI's origin (CORS preflight).
     async with httpx.AsyncClient(base_url=cluster.gateway.base_url, timeout=30) as c:
         pre = await c.options(
@@ -388,9 +405,9 @@ async def test_rolling_restart_of_the_io_worker_with_a_patched_workflow(
             if e.HasField("workflow_task_completed_event_attributes")
         ]
         assert done_by[0] == str(old_pid) and done_by[-1] == str(cluster.worker_pid("io-v2")), (sid, done_by)
-        # ...the new step ran once (the patch marker and its timer)...
-        markers = [e for e in history.events if _patch_marker(e)]
-        assert len(markers) == 1 and PATCH.encode() in markers[0].SerializeToString(), sid
+        # ...the new step ran once (its patch marker and its timer; SessionWorkflow's own patches aside)...
+        markers = [e for e in history.events if _patch_marker(e) and PATCH.encode() in e.SerializeToString()]
+        assert len(markers) == 1, sid
         assert sum(e.HasField("timer_started_event_attributes") for e in history.events) == 1, sid
         # ...and the whole history, begun on the old code, replays on the new.
         await replayer.replay_workflow(history)
