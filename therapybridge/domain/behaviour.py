@@ -209,11 +209,10 @@ def talk_cues(text: str) -> list[float]:
     ]
 
 
-def client_features(segments: list[Segment], emb: np.ndarray) -> np.ndarray:
+def client_features(segments: list[Segment]) -> np.ndarray:
     """Extra columns for the client model: the DARN-CAT cues of the turn and of the client's previous and
     next turns (change and sustain talk come in runs: after a change-talk turn the next client turn is
-    change talk 55 % of the time in AnnoMI's training conversations, against 23 % overall), and the
-    session's mean client embedding with its cosine to the turn (where this client stands overall)."""
+    change talk 55 % of the time in AnnoMI's training conversations, against 23 % overall)."""
     n = len(segments)
     talk = np.array([talk_cues(s.text) for s in segments], dtype=np.float32).reshape(n, -1)
     before = np.zeros_like(talk)
@@ -225,19 +224,14 @@ def client_features(segments: list[Segment], emb: np.ndarray) -> np.ndarray:
             before[i] = talk[b]
         if a is not None:
             after[i] = talk[a]
-    session = np.zeros_like(emb)
-    mine = [i for i, s in enumerate(segments) if s.role == "client"]
-    if mine:
-        m = emb[mine].mean(0)
-        session[:] = m / (np.linalg.norm(m) + 1e-9)
-    return np.hstack([talk, before, after, session, (emb * session).sum(1, keepdims=True)]).astype(np.float32)
+    return np.hstack([talk, before, after])
 
 
 def role_features(segments: list[Segment], emb: np.ndarray) -> dict[str, np.ndarray]:
     """Each role model's feature matrix (rows for every segment): the therapist model reads the shared
     features; the client model adds client_features (they did not help the therapist model in CV)."""
     x = feature_matrix(segments, emb)
-    return {"therapist": x, "client": np.hstack([x, client_features(segments, emb)])}
+    return {"therapist": x, "client": np.hstack([x, client_features(segments)])}
 
 
 @dataclass
