@@ -36,8 +36,8 @@ from therapybridge.domain.behaviour import (
     WEIGHTS,
     LinearModel,
     classify,
-    feature_matrix,
     load_models,
+    role_features,
 )
 from therapybridge.sentence_encoder import get_encoder
 
@@ -97,14 +97,14 @@ def embed(texts: list[str], cache: Path | None = None) -> np.ndarray:
     return np.stack([known[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
 
 
-def features(convs: list[Labelled], cache: Path | None = None) -> list[np.ndarray]:
-    """Each conversation's feature matrix; the embeddings are batched over all conversations at once."""
+def features(convs: list[Labelled], cache: Path | None = None) -> list[dict[str, np.ndarray]]:
+    """Each conversation's feature matrices per role; the embeddings are batched over all conversations."""
     texts = [s.text for c in convs for s in c.segments]
     emb = embed(texts, cache)
     out, k = [], 0
     for c in convs:
         n = len(c.segments)
-        out.append(feature_matrix(c.segments, emb[k : k + n]))
+        out.append(role_features(c.segments, emb[k : k + n]))
         k += n
     return out
 
@@ -236,11 +236,13 @@ def _tune_offsets(role: str, logits: np.ndarray, y: list[str], groups: list[int]
     return best
 
 
-def _rows(convs: list[Labelled], feats: list[np.ndarray], role: str) -> tuple[np.ndarray, list[str], list[int]]:
+def _rows(
+    convs: list[Labelled], feats: list[dict[str, np.ndarray]], role: str
+) -> tuple[np.ndarray, list[str], list[int]]:
     xs, ys, groups = [], [], []
     for g, (c, x) in enumerate(zip(convs, feats, strict=True)):
         idx = [i for i, s in enumerate(c.segments) if s.role == role]
-        xs.append(x[idx])
+        xs.append(x[role][idx])
         ys += [c.gold[i] for i in idx]
         groups += [g] * len(idx)
     return np.vstack(xs), ys, groups

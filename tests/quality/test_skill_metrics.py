@@ -20,7 +20,15 @@ import pytest
 from therapybridge import behaviour_labels, sentence_encoder
 from therapybridge.cli import main
 from therapybridge.document import Segment
-from therapybridge.domain.behaviour import CLIENT_LABELS, THERAPIST_LABELS, classify, load_models, skill_metrics
+from therapybridge.domain.behaviour import (
+    CLIENT_LABELS,
+    THERAPIST_LABELS,
+    classify,
+    load_models,
+    role_features,
+    skill_metrics,
+    talk_cues,
+)
 from therapybridge.domain.notes import extract_notes
 
 HAS_MODEL = importlib.util.find_spec("all_minilm_l6_v2") is not None
@@ -97,6 +105,20 @@ def test_classify_uses_each_roles_label_set() -> None:
     emb /= np.linalg.norm(emb, axis=1, keepdims=True)
     labels = classify(segs, emb, models)
     assert labels[0] in THERAPIST_LABELS and labels[1] in CLIENT_LABELS and labels[2] is None
+
+
+def test_darn_cat_cues_tell_change_from_sustain_talk() -> None:
+    change = talk_cues("I really want to get back to running, and I'm going to start next week.")
+    sustain = talk_cues("I don't think I need to change anything, I enjoy it and it's not a big deal.")
+    # seven change-talk groups, then the sustain ones; a stem inside a negation ("I don't think I need")
+    # still fires its change group, so the model weighs both sides rather than a rule deciding
+    assert sum(change[:7]) >= 1 and sum(change[7:]) == 0
+    assert sum(sustain[7:]) > sum(sustain[:7])
+    segs = [seg("therapist", "What would you like?"), seg("client", "I want to stop."), seg("client", "Okay.")]
+    emb = np.eye(3, 384, dtype=np.float32)
+    x = role_features(segs, emb)
+    assert x["therapist"].shape[0] == x["client"].shape[0] == 3
+    assert x["client"].shape[1] > x["therapist"].shape[1]  # the client model reads the DARN-CAT cues too
 
 
 def test_without_the_model_notes_still_come_with_rule_metrics(
@@ -181,17 +203,18 @@ def test_split_scores() -> dict:
 
 
 def test_therapist_behaviour_macro_f1_floor(test_split_scores: dict) -> None:
-    assert test_split_scores["therapist"]["macro_f1"] >= 0.65  # measured 0.734
+    assert test_split_scores["therapist"]["macro_f1"] >= 0.70  # measured 0.718; target 0.65
 
 
-# The targets are client macro-F1 >= 0.50 and the ratio within 0.3 on >= 75 % of conversations;
-# not met (measured 0.499 and 12/23 = 52.2 %; 11 of the 23 test conversations have so few reflections or
-# questions that one count off moves their ratio by more than 0.3). These floors sit about one
-# conversation's worth below the measured figures, so a regression fails while the gap stays documented
+# The client target (macro-F1 >= 0.50) is met, narrowly (measured 0.504; the floor keeps a margin of about
+# one sustain-talk label against float differences between machines). The ratio target
+# (within 0.3 on >= 75 % of conversations) is not met (measured 11/23 = 47.8 %; 11 of the 23 test
+# conversations have so few reflections or questions that one count off moves their ratio by more than
+# 0.3); its floor is the measured figure, so a regression fails while the gap stays documented
 # (docs/ARCHITECTURE.md, "Counselling-skill metrics").
 def test_client_talk_type_macro_f1_floor(test_split_scores: dict) -> None:
-    assert test_split_scores["client"]["macro_f1"] >= 0.49  # measured 0.4987; target 0.50
+    assert test_split_scores["client"]["macro_f1"] >= 0.495  # measured 0.504; target 0.50
 
 
 def test_reflection_to_question_ratio_floor(test_split_scores: dict) -> None:
-    assert test_split_scores["ratio_within_0_3"] >= 11 / 23 - 1e-9  # measured 12/23; target 0.75
+    assert test_split_scores["ratio_within_0_3"] >= 11 / 23 - 1e-9  # measured 11/23; target 0.75
