@@ -4,6 +4,7 @@
     python -m bench.throughput --minutes 3 --sessions 4 --cases c
     python -m bench.throughput --scale-out          # (c) with 1 then 2 gpu workers, 1 thread each
     python -m bench.throughput --asr-model tiny.en  # every case with the fast bundled model (default: base)
+    python -m bench.throughput --cluster --cases c --scale-out  # (c) and the scale-out on the real server
 
 Builds a session by concatenating corpus sessions (bench.corpus_concat, truth times shifted) and runs,
 one after another in this process, on the same audio:
@@ -19,6 +20,10 @@ Before (c) a 10-second recording (corpus real/jfk.flac) runs through the same wo
 them up, then `--overhead-runs` times; orchestration overhead = wall time minus the time during which
 at least one activity was executing (from the workflow history; parallel activities are counted
 once). During (c) the RSS of every worker process (with its children, e.g. ffmpeg) is sampled.
+
+With `--cluster`, (c), the overhead runs and the scale-out run on the production topology of the
+cluster tests instead (bench/throughput/cluster.py): the real Temporal server on PostgreSQL, built by
+`make setup`, and compose's worker processes; measured the same way.
 
 Timings are wall-clock: on a shared machine, check the load figures printed with them.
 """
@@ -54,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--audio-cache", type=Path, default=Path(tempfile.gettempdir()) / "tb-concat")
     ap.add_argument("--json", type=Path, help="also write the figures here")
     ap.add_argument("--asr-model", help="ASR_MODEL for (a), (b) and the workers of (c): base (default), tiny.en, …")
+    ap.add_argument("--cluster", action="store_true", help="(c) and the scale-out on the real Temporal server")
     args = ap.parse_args(argv)
     if args.asr_model:
         os.environ["ASR_MODEL"] = args.asr_model  # before any settings are read; workers inherit it
@@ -64,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"session {session.audio.name}: {session.duration:.1f} s from {len(session.pieces)} corpus sessions; "
         f"{cpu_count()} cores; {time.strftime('%Y-%m-%d %H:%M:%S')}; {load_line()}\n"
-        f"ASR model: {asr_model_line()}",
+        f"ASR model: {asr_model_line()}; Temporal: "
+        + ("the real server on PostgreSQL (the cluster harness)" if args.cluster else "a private dev server"),
         flush=True,
     )
     try:

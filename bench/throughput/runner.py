@@ -124,7 +124,8 @@ async def run_sequential(audio: Path, truth: Truth) -> dict[str, Any]:
 
 
 class Stack:
-    """A private Temporal dev server (kept for the whole run) and sets of worker processes."""
+    """A private Temporal dev server (kept for the whole run) and sets of worker processes.
+    bench/throughput/cluster.py runs the same on the production topology."""
 
     def __init__(self) -> None:
         from therapybridge.settings import get_settings
@@ -134,6 +135,7 @@ class Stack:
         self.server = Supervisor(self.settings)
         self.workers: Any = None
         self.client: Any = None
+        self.engine: Any = None  # the app database's (None: the settings' default)
 
     async def start(self) -> None:
         from therapybridge import db
@@ -175,11 +177,15 @@ class Stack:
             # Identities are "pid@host": earlier workers' pollers stay listed for a while after they stop.
             if all(any(i.startswith(w) for i in identities) for w in want):
                 return
-            for c in self.workers.children:
-                if c.proc and c.proc.poll() is not None:
-                    raise RuntimeError(f"{c.name} exited with {c.proc.returncode}; see {c.log_path}")
+            self.check_workers()
             await asyncio.sleep(0.5)
         raise TimeoutError("workers did not start polling")
+
+    def check_workers(self) -> None:
+        """Raise if a started worker has exited."""
+        for c in self.workers.children:
+            if c.proc and c.proc.poll() is not None:
+                raise RuntimeError(f"{c.name} exited with {c.proc.returncode}; see {c.log_path}")
 
     async def stop_workers(self) -> None:
         if self.workers is not None:
@@ -212,7 +218,7 @@ class Stack:
             except Exception as exc:
                 status = f"failed: {type(exc).__name__}"
             wall = time.monotonic() - t0
-            doc = await db.get_session_document(inp.session_id)
+            doc = await db.get_session_document(inp.session_id, self.engine)
             run = SessionRun(inp.session_id, wall, str(status), dict(doc.timings) if doc else {}, started_at=epoch0)
             run.activities = [a for a in await activity_runs(self.client, inp.session_id) if a.outcome == "completed"]
             if doc is not None:
@@ -308,6 +314,10 @@ async def run_all(args: argparse.Namespace, audio: Path, truth: Truth, duration:
             flush=True,
         )
     stack = Stack()
+    if args.cluster:
+        from bench.throughput.cluster import ClusterStack
+
+        stack = ClusterStack()
     try:
         await stack.start()
         if "c" in cases:

@@ -290,10 +290,13 @@ async def test_operations_doc_cli_steps(ops: Ops) -> None:
             return wid in await asyncio.to_thread(ops.cli, "workflow", "list", "--query", by_stage)
 
         await wait_for(listed_in_transcription, 120, interval=0.5, what="the session listed by its stage")
-        progress = ops.cli("workflow", "query", "--workflow-id", wid, "--type", "progress", "--output", "json")
-        assert "queryResult" in progress or "stage" in progress or "status" in progress
+        # Decoded through the gateway's codec endpoint, for administrators (without it: binary/encrypted).
+        admin = await make_account(ops.api, role="admin", patient_name="Admin Patient")
+        codec = ["--codec-endpoint", f"{ops.api.base_url}/codec", "--codec-auth", f"Bearer {admin.token}"]
+        progress = ops.cli("workflow", "query", "--workflow-id", wid, "--type", "progress", "--output", "json", *codec)
+        assert '"status"' in progress and session_id in progress, progress
         # 2. What it waits on.
-        described = ops.cli("workflow", "describe", "--workflow-id", wid)
+        described = ops.cli("workflow", "describe", "--workflow-id", wid, *codec)
         assert "transcribe_window" in described or "diarize" in described
         # 3. Is a worker there? (a frozen one still is: the stall check in /api/health is what tells)
         pollers = ops.cli("task-queue", "describe", "--task-queue", ops.gpu_queue)

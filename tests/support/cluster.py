@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -365,8 +365,16 @@ class ClusterGateway(Gateway):
 
 
 @contextlib.asynccontextmanager
-async def start_cluster() -> AsyncIterator[Cluster]:
-    """The whole cluster, up and healthy; everything stopped on exit (tests/deploy/cluster/conftest.py, bench)."""
+async def start_cluster(
+    settings: Mapping[str, str] | None = None,
+    workers: Sequence[str] = ("io", "gpu-a", "gpu-b"),
+    gateway: bool = True,
+) -> AsyncIterator[Cluster]:
+    """The whole cluster, up and healthy; everything stopped on exit (tests/deploy/cluster/conftest.py, bench).
+
+    settings: what every app process runs with (default CLUSTER_SETTINGS); workers: the ones started
+    here (Cluster.start_worker names); gateway: False leaves out the gateway and the Temporal UI
+    (bench.throughput starts workflows through the client and brings its own sets of workers)."""
     started = time.monotonic()
     phases: list[str] = []
 
@@ -396,15 +404,15 @@ async def start_cluster() -> AsyncIterator[Cluster]:
         app_db = await fresh_database(postgres.url, "therapybridge")
         key = base64.b64encode(os.urandom(32)).decode()
         gateway_port = free_port()
-        ui = TemporalUI(temporal.address, f"http://127.0.0.1:{gateway_port}", logs / "ui.log")
+        ui = TemporalUI(temporal.address, f"http://127.0.0.1:{gateway_port}", logs / "ui.log") if gateway else None
         env = {
             **os.environ,
-            **CLUSTER_SETTINGS,
+            **(CLUSTER_SETTINGS if settings is None else settings),
             "THERAPYBRIDGE_DATA_DIR": str(workdir / "data"),
             "DATABASE_URL": app_db,
             "TEMPORAL_ADDRESS": temporal.address,
             "TEMPORAL_NAMESPACE": NAMESPACE,
-            "TEMPORAL_UI_ORIGIN": ui.origin,  # the codec endpoints' CORS origin
+            "TEMPORAL_UI_ORIGIN": ui.origin if ui else "",  # the codec endpoints' CORS origin
             "CODEC_KEYS": f"cluster:{key}",
         }
         # The operator's step before any process starts (docs/deploy.md): the app's schema, once.
@@ -418,20 +426,22 @@ async def start_cluster() -> AsyncIterator[Cluster]:
             database_url=app_db, data_dir=workdir / "data",
         )  # fmt: skip
         client = await connect(settings)
-        gateway = ClusterGateway(env, logs / "api.log")
-        gateway.port, gateway.base_url = gateway_port, f"http://127.0.0.1:{gateway_port}"
-        gateway.ws_url = f"ws://127.0.0.1:{gateway_port}"
-        the_cluster = Cluster(workdir, env, postgres, temporal, gateway, client, ui=ui)
-        await asyncio.to_thread(ui.start)
-        for name in ("io", "gpu-a", "gpu-b"):
+        api = ClusterGateway(env, logs / "api.log")
+        api.port, api.base_url = gateway_port, f"http://127.0.0.1:{gateway_port}"
+        api.ws_url = f"ws://127.0.0.1:{gateway_port}"
+        the_cluster = Cluster(workdir, env, postgres, temporal, api, client, ui=ui)
+        if ui is not None:
+            await asyncio.to_thread(ui.start)
+        for name in workers:
             the_cluster.start_worker(name)
-        for name in ("io", "gpu-a", "gpu-b"):
+        for name in workers:
             await the_cluster.wait_worker(name)
         phase("workers")
-        # Healthy means the database, Temporal and a poller on each queue.
-        the_cluster.gateway.start()
-        await the_cluster.gateway.wait_healthy(600)
-        phase("gateway")
+        if gateway:
+            # Healthy means the database, Temporal and a poller on each queue.
+            the_cluster.gateway.start()
+            await the_cluster.gateway.wait_healthy(600)
+            phase("gateway")
         print(f"\ncluster up: {', '.join(phases)}")
         yield the_cluster
     finally:

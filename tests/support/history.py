@@ -38,9 +38,9 @@ class ActivityRun:
     failure: Any = None
 
 
-async def activity_runs(client: Client, session_id: str) -> list[ActivityRun]:
-    """Every activity of the session's workflow with its decoded input and result."""
-    history = await client.get_workflow_handle(workflow_id(session_id)).fetch_history()
+async def activity_runs(client: Client, session_id: str, run_id: str | None = None) -> list[ActivityRun]:
+    """Every activity of the session's workflow (its latest run, or `run_id`) with its decoded input and result."""
+    history = await client.get_workflow_handle(workflow_id(session_id), run_id=run_id).fetch_history()
     runs: dict[int, ActivityRun] = {}
     dc = client.data_converter
     for e in history.events:
@@ -109,10 +109,11 @@ def iter_payloads(msg: Message) -> Iterator[Payload]:
             yield from iter_payloads(value)
 
 
-async def raw_history(address: str, session_id: str) -> History:
-    """The session's history as the server stores it, fetched by a client WITHOUT the payload codec."""
+async def raw_history(address: str, session_id: str, run_id: str | None = None) -> History:
+    """The session's history (its latest run, or `run_id`) as the server stores it, fetched by a client
+    WITHOUT the payload codec."""
     plain = await Client.connect(address)
-    events = (await plain.get_workflow_handle(workflow_id(session_id)).fetch_history()).events
+    events = (await plain.get_workflow_handle(workflow_id(session_id), run_id=run_id).fetch_history()).events
     return History(events=events)
 
 

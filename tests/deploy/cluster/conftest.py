@@ -6,6 +6,7 @@ import subprocess
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
 import pytest
 import pytest_asyncio
 
@@ -36,3 +37,13 @@ def cluster_audio(corpus: Path, cluster: Cluster) -> dict[str, Path]:
         )  # fmt: skip
         clips[name] = path
     return clips
+
+
+@pytest.fixture(scope="module")
+async def account(cluster: Cluster) -> tuple[str, str, str]:
+    """(token, patient id, therapist id) of one therapist."""
+    token, patient_id = await cluster.gateway.account()
+    async with httpx.AsyncClient(base_url=cluster.gateway.base_url, timeout=30) as c:
+        r = await c.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
+        r.raise_for_status()
+        return token, patient_id, str(r.json()["id"])

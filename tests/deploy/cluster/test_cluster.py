@@ -20,164 +20,28 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from sqlmodel import col, select
 from temporalio.api.enums.v1 import PendingActivityState
-from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import WorkflowExecutionStatus
 from temporalio.worker import Replayer
 
+from tests.deploy.cluster.checks import (
+    DEADLINE_S,
+    FINAL,
+    GPU_STAGES,
+    PATCH_MARKER,
+    audit,
+    gpu_activity_counts,
+    patch_marker,
+    statuses,
+    upload_all,
+    wait_status,
+)
 from tests.deploy.cluster.io_worker_patched import PATCH, PatchedSessionWorkflow
 from tests.support.cluster import Cluster, restart_postgres
 from tests.support.faults import wait_for
-from tests.support.history import activity_runs, is_plain_bookkeeping, iter_payloads, raw_history
-from therapybridge import db
-from therapybridge import messages as m
-from therapybridge.db import SessionRecord
-from therapybridge.settings import Settings
+from tests.support.history import activity_runs
 from therapybridge.temporal import workflow_id
 
 pytestmark = pytest.mark.cluster
-
-FINAL = {"processed", "failed", "cancelled"}
-DEADLINE_S = 600.0  # for a batch of sessions on a loaded 2-core machine; returns as soon as they finish
-GPU_STAGES = {m.TRANSCRIBE_WINDOW, m.DIARIZE}
-PATCH_MARKER = "core_patch"  # the marker a workflow.patched call records
-
-
-# --------------------------------------------------------------------------- helpers
-
-
-async def upload_all(cluster: Cluster, token: str, patient_id: str, files: list[Path]) -> list[str]:
-    """Upload concurrently through the API; the new session ids."""
-
-    async def one(path: Path) -> str:
-        async with httpx.AsyncClient(base_url=cluster.gateway.base_url, timeout=120) as c:
-            r = await c.post(
-                "/api/sessions/upload",
-                files={"file": (path.name, path.read_bytes())},
-                data={"patient_id": patient_id},
-                headers={"Authorization": f"Bearer {token}"},
-            )
-            assert r.status_code == 202, r.text
-            return str(r.json()["id"])
-
-    return list(await asyncio.gather(*(one(p) for p in files)))
-
-
-async def statuses(cluster: Cluster, token: str, ids: list[str]) -> dict[str, str]:
-    """Each session's status from the API; a missing answer (the gateway or Temporal restarting) is ''."""
-    out: dict[str, str] = {}
-    async with httpx.AsyncClient(
-        base_url=cluster.gateway.base_url, timeout=30, headers={"Authorization": f"Bearer {token}"}
-    ) as c:
-        for sid in ids:
-            try:
-                r = await c.get(f"/api/sessions/{sid}")
-                out[sid] = str(r.json()["status"]) if r.status_code == 200 else ""
-            except (httpx.TransportError, ValueError, KeyError):
-                out[sid] = ""
-    return out
-
-
-async def wait_final(cluster: Cluster, token: str, ids: list[str], timeout: float = DEADLINE_S) -> dict[str, str]:
-    async def all_final() -> dict[str, str] | None:
-        now = await statuses(cluster, token, ids)
-        return now if all(s in FINAL for s in now.values()) else None
-
-    result: dict[str, str] = await wait_for(all_final, timeout, interval=1.0, what="every session final")
-    return result
-
-
-async def wait_status(cluster: Cluster, token: str, ids: list[str], wanted: set[str]) -> None:
-    """Until one of the sessions is in a `wanted` status (fails early if all ended before it)."""
-
-    async def reached() -> bool:
-        now = await statuses(cluster, token, ids)
-        if all(s in FINAL for s in now.values()):
-            raise AssertionError(f"every session ended before reaching {wanted}: {now}")
-        return any(s in wanted for s in now.values())
-
-    await wait_for(reached, DEADLINE_S, interval=0.3, what=f"a session in {sorted(wanted)}")
-
-
-def gpu_activity_counts(cluster: Cluster, ids: list[str]) -> dict[str, int]:
-    """Finished gpu activities (windows and diarizations) of these sessions, per gpu worker."""
-    wanted = set(ids)
-    return {
-        name: sum(
-            1
-            for r in cluster.records(name)
-            if r.get("msg") == "stage done" and r.get("stage") in GPU_STAGES and r.get("session_id") in wanted
-        )
-        for name in ("gpu-a", "gpu-b")
-    }
-
-
-def blob_folders(cluster: Cluster) -> set[str]:
-    root = cluster.blob_root
-    return {p.name for p in root.iterdir()} if root.exists() else set()
-
-
-def _patch_marker(event: HistoryEvent) -> bool:
-    return event.HasField("marker_recorded_event_attributes") and (
-        event.marker_recorded_event_attributes.marker_name == PATCH_MARKER
-    )
-
-
-def _patch_bookkeeping(event: HistoryEvent) -> bool:
-    """The patch markers and the search attributes (TemporalChangeVersion, SessionStage, SessionStatus):
-    indexed by the server, so never encrypted; they hold only patch ids and stage/status words."""
-    return is_plain_bookkeeping(event)
-
-
-async def audit(cluster: Cluster, token: str, therapist_id: str, ids: list[str]) -> None:
-    """Nothing lost, nothing duplicated, nothing left behind, nothing readable in Temporal."""
-    final = await wait_final(cluster, token, ids)
-    assert set(final.values()) == {"processed"}, final
-    engine = db.get_engine(Settings(database_url=cluster.env["DATABASE_URL"]).resolved_database_url)
-
-    # One row per upload, each a processed document with a transcript.
-    async with db.session_scope(engine) as s:
-        rows = (await s.exec(select(SessionRecord).where(col(SessionRecord.therapist_id) == therapist_id))).all()
-    mine = [r for r in rows if r.id in set(ids)]
-    assert sorted(r.id for r in mine) == sorted(ids)
-    for sid in ids:
-        doc = await db.get_session_document(sid, engine)
-        assert doc is not None and doc.status == "processed" and doc.transcript_segments, sid
-
-    client = cluster.client
-    for sid in ids:
-        wid = workflow_id(sid)
-
-        # One run of the workflow, completed (visibility is written asynchronously: wait for it).
-        async def one_completed_run(wid: str = wid) -> bool:
-            runs = [w async for w in client.list_workflows(f'WorkflowId = "{wid}"')]
-            return len(runs) == 1 and runs[0].status == WorkflowExecutionStatus.COMPLETED
-
-        await wait_for(one_completed_run, 120, interval=0.5, what=f"one completed run of {wid}")
-        saves = [r for r in await activity_runs(client, sid) if r.name == m.SAVE]
-        assert [r.outcome for r in saves] == ["completed"], sid
-        # The history as the server stores it: every payload encrypted.
-        # (What workflow.patched writes is the SDK's own, plain: the patch id, no session data.)
-        events = (await raw_history(cluster.temporal.address, sid)).events
-        payloads = [p for e in events if not _patch_bookkeeping(e) for p in iter_payloads(e)]
-        assert payloads and all(p.metadata.get("encoding") == b"binary/encrypted" for p in payloads), sid
-
-    # No orphan blobs: every folder of the blob store belongs to a session row; no partial upload.
-    async with db.session_scope(engine) as s:
-        all_ids = set((await s.exec(select(SessionRecord.id))).all())
-    assert blob_folders(cluster) <= all_ids
-    assert not list(cluster.blob_root.rglob("*.partial"))
-
-
-@pytest.fixture(scope="module")
-async def account(cluster: Cluster) -> tuple[str, str, str]:
-    """(token, patient id, therapist id) of one therapist."""
-    token, patient_id = await cluster.gateway.account()
-    async with httpx.AsyncClient(base_url=cluster.gateway.base_url, timeout=30) as c:
-        r = await c.get("/api/auth/me", headers={"Authorization": f"Bearer {token}"})
-        r.raise_for_status()
-        return token, patient_id, str(r.json()["id"])
 
 
 # --------------------------------------------------------------------------- tests
@@ -406,7 +270,7 @@ async def test_rolling_restart_of_the_io_worker_with_a_patched_workflow(
         ]
         assert done_by[0] == str(old_pid) and done_by[-1] == str(cluster.worker_pid("io-v2")), (sid, done_by)
         # ...the new step ran once (its patch marker and its timer; SessionWorkflow's own patches aside)...
-        markers = [e for e in history.events if _patch_marker(e) and PATCH.encode() in e.SerializeToString()]
+        markers = [e for e in history.events if patch_marker(e) and PATCH.encode() in e.SerializeToString()]
         assert len(markers) == 1, sid
         assert sum(e.HasField("timer_started_event_attributes") for e in history.events) == 1, sid
         # ...and the whole history, begun on the old code, replays on the new.
