@@ -10,7 +10,7 @@ import jwt
 from sqlalchemy import update
 from sqlmodel import col
 
-from tests.support.api import Account, Api, make_account, ws_close_code
+from tests.support.api import TOKEN_MINUTES, Account, Api, make_account, ws_close_code
 from therapybridge.core.security import ALGORITHM, signing_key
 from therapybridge.db import User, session_scope
 from therapybridge.settings import get_settings
@@ -26,7 +26,7 @@ async def test_password_login_and_refresh(api: Api, therapist: Account) -> None:
         r = await c.post("/api/auth/token", data={"username": therapist.email.upper(), "password": therapist.password})
         assert r.status_code == 200
         tokens = r.json()
-        assert tokens["token_type"] == "bearer" and tokens["expires_in"] == 30 * 60
+        assert tokens["token_type"] == "bearer" and tokens["expires_in"] == TOKEN_MINUTES * 60
         claims = jwt.decode(tokens["access_token"], options={"verify_signature": False})
         assert claims["sub"] == therapist.user_id and claims["exp"] - claims["iat"] == 30 * 60
         refresh_claims = jwt.decode(tokens["refresh_token"], options={"verify_signature": False})

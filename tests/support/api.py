@@ -24,6 +24,9 @@ from therapybridge.users import create_user
 
 UPLOAD_CAP_MB = 64  # the server under test runs with this cap (MAX_UPLOAD_SIZE_MB)
 PING_S = 1.0  # and pings this often, so tests see pings without waiting 15 s
+# and issues access tokens this long: the session-scoped accounts sign in once, at the start of a run
+# that takes longer than the 30-minute default on a loaded machine (their uploads then got a 401).
+TOKEN_MINUTES = 720
 # A patient name and file name that must never show up in the gateway's log.
 PATIENT_NAME = "Zelda Quixote-Testpatient"
 AUDIO_NAME = "Zelda-Quixote-intake.flac"

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import pytest_asyncio
 
-from tests.support.api import PING_S, UPLOAD_CAP_MB, Account, Api, make_account
+from tests.support.api import PING_S, TOKEN_MINUTES, UPLOAD_CAP_MB, Account, Api, make_account
 from tests.support.harness import REPO
 from tests.support.ports import free_port
 from tests.support.stack import Stack
@@ -33,6 +33,7 @@ async def api(stack: Stack) -> AsyncIterator[Api]:
         **stack.env,
         "MAX_UPLOAD_SIZE_MB": str(UPLOAD_CAP_MB),
         "PROGRESS_PING_S": str(PING_S),
+        "ACCESS_TOKEN_MINUTES": str(TOKEN_MINUTES),
         "ALLOW_QUERY_TOKEN": "true",
         # One gateway serves every API test from one client address, and the schema fuzzer sends garbage
         # sign-ins: the throttle would lock the tests out of each other. Throttling and quotas have their
