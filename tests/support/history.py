@@ -117,12 +117,19 @@ async def raw_history(address: str, session_id: str, run_id: str | None = None) 
     return History(events=events)
 
 
+def is_patch_marker(event: HistoryEvent) -> bool:
+    """A marker that workflow.patched records (its details hold the patch id)."""
+    return event.HasField("marker_recorded_event_attributes") and (
+        event.marker_recorded_event_attributes.marker_name == PATCH_MARKER
+    )
+
+
 def is_plain_bookkeeping(event: HistoryEvent) -> bool:
     """The events Temporal itself must read, so no codec encrypts them, and that hold no session data:
     workflow.patched's markers and TemporalChangeVersion (patch ids), and the SessionStage/SessionStatus
     upserts, whose values are checked here to be words of their vocabulary (search_attributes.py)."""
     if event.HasField("marker_recorded_event_attributes"):
-        return event.marker_recorded_event_attributes.marker_name == PATCH_MARKER
+        return is_patch_marker(event)
     if not event.HasField("upsert_workflow_search_attributes_event_attributes"):
         return False
     fields = event.upsert_workflow_search_attributes_event_attributes.search_attributes.indexed_fields

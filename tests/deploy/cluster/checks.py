@@ -9,7 +9,6 @@ from pathlib import Path
 
 import httpx
 from sqlmodel import col, select
-from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowExecutionStatus
 
 from tests.support.cluster import Cluster
@@ -18,13 +17,12 @@ from tests.support.history import activity_runs, is_plain_bookkeeping, iter_payl
 from therapybridge import db
 from therapybridge import messages as m
 from therapybridge.db import SessionRecord
+from therapybridge.document import FINAL_STATUSES
 from therapybridge.settings import Settings
 from therapybridge.temporal import workflow_id
 
-FINAL = {"processed", "failed", "cancelled"}
 DEADLINE_S = 600.0  # for a batch of sessions on a loaded 2-core machine; returns as soon as they finish
 GPU_STAGES = {m.TRANSCRIBE_WINDOW, m.DIARIZE}
-PATCH_MARKER = "core_patch"  # the marker a workflow.patched call records
 
 
 # --------------------------------------------------------------------------- helpers
@@ -65,7 +63,7 @@ async def statuses(cluster: Cluster, token: str, ids: list[str]) -> dict[str, st
 async def wait_final(cluster: Cluster, token: str, ids: list[str], timeout: float = DEADLINE_S) -> dict[str, str]:
     async def all_final() -> dict[str, str] | None:
         now = await statuses(cluster, token, ids)
-        return now if all(s in FINAL for s in now.values()) else None
+        return now if all(s in FINAL_STATUSES for s in now.values()) else None
 
     result: dict[str, str] = await wait_for(all_final, timeout, interval=1.0, what="every session final")
     return result
@@ -76,7 +74,7 @@ async def wait_status(cluster: Cluster, token: str, ids: list[str], wanted: set[
 
     async def reached() -> bool:
         now = await statuses(cluster, token, ids)
-        if all(s in FINAL for s in now.values()):
+        if all(s in FINAL_STATUSES for s in now.values()):
             raise AssertionError(f"every session ended before reaching {wanted}: {now}")
         return any(s in wanted for s in now.values())
 
@@ -99,18 +97,6 @@ def gpu_activity_counts(cluster: Cluster, ids: list[str]) -> dict[str, int]:
 def blob_folders(cluster: Cluster) -> set[str]:
     root = cluster.blob_root
     return {p.name for p in root.iterdir()} if root.exists() else set()
-
-
-def patch_marker(event: HistoryEvent) -> bool:
-    return event.HasField("marker_recorded_event_attributes") and (
-        event.marker_recorded_event_attributes.marker_name == PATCH_MARKER
-    )
-
-
-def _patch_bookkeeping(event: HistoryEvent) -> bool:
-    """The patch markers and the search attributes (TemporalChangeVersion, SessionStage, SessionStatus):
-    indexed by the server, so never encrypted; they hold only patch ids and stage/status words."""
-    return is_plain_bookkeeping(event)
 
 
 async def audit(cluster: Cluster, token: str, therapist_id: str, ids: list[str], runs: int = 1) -> None:
@@ -148,9 +134,9 @@ async def audit(cluster: Cluster, token: str, therapist_id: str, ids: list[str],
             saves = [r.outcome for r in await activity_runs(client, sid, run_id) if r.name == m.SAVE]
             assert saves == (["completed"] if run_id == latest else []), (sid, run_id, saves)
             # The history as the server stores it: every payload encrypted.
-            # (What workflow.patched writes is the SDK's own, plain: the patch id, no session data.)
+            # (Patch markers and search-attribute updates are Temporal's own, plain: ids and stage words.)
             events = (await raw_history(cluster.temporal.address, sid, run_id)).events
-            payloads = [p for e in events if not _patch_bookkeeping(e) for p in iter_payloads(e)]
+            payloads = [p for e in events if not is_plain_bookkeeping(e) for p in iter_payloads(e)]
             assert payloads and all(p.metadata.get("encoding") == b"binary/encrypted" for p in payloads), sid
 
     # No orphan blobs: every folder of the blob store belongs to a session row; no partial upload.

@@ -25,12 +25,9 @@ from temporalio.worker import Replayer
 
 from tests.deploy.cluster.checks import (
     DEADLINE_S,
-    FINAL,
     GPU_STAGES,
-    PATCH_MARKER,
     audit,
     gpu_activity_counts,
-    patch_marker,
     statuses,
     upload_all,
     wait_status,
@@ -38,7 +35,8 @@ from tests.deploy.cluster.checks import (
 from tests.deploy.cluster.io_worker_patched import PATCH, PatchedSessionWorkflow
 from tests.support.cluster import Cluster, restart_postgres
 from tests.support.faults import wait_for
-from tests.support.history import activity_runs
+from tests.support.history import PATCH_MARKER, activity_runs, is_patch_marker
+from therapybridge.document import FINAL_STATUSES
 from therapybridge.temporal import workflow_id
 
 pytestmark = pytest.mark.cluster
@@ -245,7 +243,7 @@ async def test_rolling_restart_of_the_io_worker_with_a_patched_workflow(
     try:
         for pid in gpu_pids:
             os.kill(pid, signal.SIGSTOP)
-        assert not set((await statuses(cluster, token, ids)).values()) & FINAL
+        assert not set((await statuses(cluster, token, ids)).values()) & FINAL_STATUSES
         gate.touch()
         await cluster.wait_worker("io-v2")
         old = cluster.workers["io"]
@@ -270,7 +268,7 @@ async def test_rolling_restart_of_the_io_worker_with_a_patched_workflow(
         ]
         assert done_by[0] == str(old_pid) and done_by[-1] == str(cluster.worker_pid("io-v2")), (sid, done_by)
         # ...the new step ran once (its patch marker and its timer; SessionWorkflow's own patches aside)...
-        markers = [e for e in history.events if patch_marker(e) and PATCH.encode() in e.SerializeToString()]
+        markers = [e for e in history.events if is_patch_marker(e) and PATCH.encode() in e.SerializeToString()]
         assert len(markers) == 1, sid
         assert sum(e.HasField("timer_started_event_attributes") for e in history.events) == 1, sid
         # ...and the whole history, begun on the old code, replays on the new.
