@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import unicodedata
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from therapybridge.document import Status
 from therapybridge.domain.note_formats import Format
@@ -151,6 +151,17 @@ def _clean(value: str, *, multiline: bool) -> str:
     return value
 
 
+def _reason(value: str) -> str:
+    value = _clean(value, multiline=True).strip()
+    if not value:
+        raise ValueError("a reason is required")
+    return value
+
+
+# Why a signed note is amended or a risk flag decided: required, and not only blanks.
+Reason = Annotated[str, Field(min_length=1, max_length=MAX_REASON), AfterValidator(_reason)]
+
+
 class VersionPublic(BaseModel):
     kind: Literal["note", "summary"]
     version: int
@@ -228,17 +239,9 @@ class Finalise(BaseModel):
 
 
 class Amendment(BaseModel):
-    reason: str = Field(min_length=1, max_length=MAX_REASON)
+    reason: Reason
     text: str | None = Field(default=None, min_length=1, max_length=MAX_TEXT, description="Default: the signed text.")
     format: Format | None = None
-
-    @field_validator("reason")
-    @classmethod
-    def _reason(cls, v: str) -> str:
-        v = _clean(v, multiline=True).strip()
-        if not v:
-            raise ValueError("a reason is required")
-        return v
 
     @field_validator("text")
     @classmethod
@@ -248,15 +251,7 @@ class Amendment(BaseModel):
 
 class FlagDecision(BaseModel):
     decision: Literal["acknowledged", "dismissed"]
-    reason: str = Field(min_length=1, max_length=MAX_REASON)
-
-    @field_validator("reason")
-    @classmethod
-    def _reason(cls, v: str) -> str:
-        v = _clean(v, multiline=True).strip()
-        if not v:
-            raise ValueError("a reason is required")
-        return v
+    reason: Reason
 
 
 class HistoryEntry(BaseModel):
