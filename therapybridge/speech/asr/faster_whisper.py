@@ -19,6 +19,7 @@ from faster_whisper.transcribe import restore_speech_timestamps
 
 from therapybridge.document import Segment, Word
 from therapybridge.messages import ModelInfo
+from therapybridge.speech.asr.gaps import unheard
 from therapybridge.speech.audio import SAMPLE_RATE
 from therapybridge.speech.models import ModelUnavailable, ResolvedModel, asr_model_info, resolve_asr_model
 from therapybridge.speech.vad import VAD_OPTIONS
@@ -71,6 +72,16 @@ def transcribe_kwargs(cfg: WhisperConfig) -> dict[str, object]:
     }
 
 
+# Whisper's defaults (faster-whisper's no_speech_threshold and log_prob_threshold).
+NO_SPEECH_BELOW = 0.6
+LOGPROB_FLOOR = -1.0
+
+
+def _speech(seg: object) -> bool:
+    """Whisper's two tests for speech, both required (for the second pass, see _heard_again)."""
+    return seg.no_speech_prob < NO_SPEECH_BELOW and seg.avg_logprob >= LOGPROB_FLOOR  # type: ignore[attr-defined]
+
+
 class WhisperTranscriber:
     def __init__(self, cfg: WhisperConfig) -> None:
         self.cfg = cfg
@@ -107,6 +118,7 @@ class WhisperTranscriber:
         over the window again.
         """
         duration = len(audio) / SAMPLE_RATE
+        window = audio
         kwargs = transcribe_kwargs(self.cfg)
         chunks: list[dict[str, int]] | None = None
         if speech is not None and self.batched is None:
@@ -127,26 +139,50 @@ class WhisperTranscriber:
             segments_iter = restore_speech_timestamps(segments_iter, chunks, SAMPLE_RATE)
         segments: list[Segment] = []
         for seg in segments_iter:  # a generator: decoding happens as we iterate
-            words = [
-                Word(
-                    start=round(offset + w.start, 3),
-                    end=round(offset + w.end, 3),
-                    word=w.word,
-                    probability=round(w.probability, 4),
-                )
-                for w in (seg.words or [])
-            ]
-            segments.append(
-                Segment(
-                    start=round(offset + seg.start, 3),
-                    end=round(offset + seg.end, 3),
-                    text=seg.text.strip(),
-                    words=words,
-                )
-            )
+            segments.append(_segment(seg, offset))
             if on_progress is not None and duration > 0:
                 on_progress(min(1.0, seg.end / duration))
+        if speech is not None:
+            segments = self._heard_again(window, offset, speech, segments)
         return segments, info.language
+
+    def _heard_again(
+        self, audio: np.ndarray, offset: float, speech: list[tuple[float, float]], segments: list[Segment]
+    ) -> list[Segment]:
+        """Decode each stretch of speech the first pass skipped on its own (speech/asr/gaps.py).
+
+        Stricter than the first pass, since a stretch here may be noise the VAD let through: a
+        segment is kept only when the model calls it speech on both of Whisper's own tests (no-speech
+        probability under 0.6 and mean log-probability at least -1; the first pass keeps a segment
+        that passes either). On digital silence the model writes "You" with no-speech 0.75 and
+        log-probability -0.83; d11's skipped turn decodes at 0.06 and -0.28."""
+        heard = [(w.start - offset, w.end - offset) for s in segments for w in s.words]
+        found: list[Segment] = []
+        for start, end in unheard(speech, heard):
+            piece = audio[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)]
+            kwargs = transcribe_kwargs(self.cfg) | {"vad_filter": False, "vad_parameters": None}
+            again, _info = self.model.transcribe(piece, condition_on_previous_text=False, **kwargs)
+            found += [_segment(seg, offset + start) for seg in again if _speech(seg) and seg.words]
+        return sorted(segments + found, key=lambda s: s.start) if found else segments
+
+
+def _segment(seg: object, offset: float) -> Segment:
+    """A faster-whisper segment on the session's timeline."""
+    words = [
+        Word(
+            start=round(offset + w.start, 3),
+            end=round(offset + w.end, 3),
+            word=w.word,
+            probability=round(w.probability, 4),
+        )
+        for w in (seg.words or [])  # type: ignore[attr-defined]
+    ]
+    return Segment(
+        start=round(offset + seg.start, 3),  # type: ignore[attr-defined]
+        end=round(offset + seg.end, 3),  # type: ignore[attr-defined]
+        text=seg.text.strip(),  # type: ignore[attr-defined]
+        words=words,
+    )
 
 
 def speech_chunks(speech: list[tuple[float, float]], n_samples: int) -> list[dict[str, int]]:
