@@ -75,21 +75,29 @@ async def test_gpu_worker_sigkill_mid_transcription_resumes(stack: Stack, long_8
         inp = stack.stage_upload(long_8min)
         handle = await ln.start(inp)
 
-        # Kill 1 s after the gpu worker logged its second finished window: the worker takes the next
-        # queued window at once (one slot), so the kill lands inside it, whatever the machine's load.
-        # (Polling the server for a running activity instead raced the window's end on a busy host.)
-        def windows_logged() -> int:
-            return sum(
-                1 for r in ln.records("gpu")
+        # Kill once the gpu worker has logged two finished windows and is running a third: its
+        # heartbeat (the window's index) has reached the server, so the attempt is started there and
+        # the kill lands inside it whatever the machine's load. (A fixed 1 s after the second window
+        # once killed an idle worker on a loaded host, before it had taken the next window: nothing
+        # was interrupted. A window takes tens of seconds on one thread, so it cannot end first.)
+        def windows_logged() -> set[int]:
+            return {
+                r["window"] for r in ln.records("gpu")
                 if r.get("session_id") == inp.session_id and r.get("stage") == m.TRANSCRIBE_WINDOW
                 and r.get("msg") == "stage done"
+            }  # fmt: skip
+
+        async def third_window_running() -> bool:
+            done = windows_logged()
+            if len(done) < 2:
+                return False
+            return any(
+                name == m.TRANSCRIBE_WINDOW and state == "STARTED" and details
+                and details[0].get("window") not in done
+                for name, state, details in await pending_activities(ln.client, inp.session_id)
             )  # fmt: skip
 
-        async def two_windows_done() -> bool:
-            return windows_logged() >= 2
-
-        await wait_for(two_windows_done, 600, interval=0.1, what="two windows transcribed")
-        await asyncio.sleep(1.0)
+        await wait_for(third_window_running, 600, interval=0.1, what="a third window running after two")
         killed_at = time.time()
         ln.kill("gpu")
         ln.start_worker("gpu")
