@@ -34,6 +34,10 @@ MODEL_NAME = "all-MiniLM-L6-v2"
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MAX_TOKENS = 256  # the model's max_seq_length
 BATCH = 64
+# The attention scores of one batch, at most: 64 texts of 256 tokens would need 201 MB per array, and
+# the io worker (which runs the notes) peaked at 526 MiB on a 60-minute session, over its 500 MB budget.
+# Long texts therefore go in smaller batches; short ones ("Mm-hmm.") still go 64 at a time.
+ATTENTION_BYTES = 32 * 2**20
 # BLAS threads while encoding (ENCODER_THREADS in settings.py). On the shared 2-core machine a 60-minute
 # session's labels took 15.9 s with two threads and 9.4 s with one at load ~5 (OpenBLAS's second thread
 # waits for a core others hold), but 4.3 s with two and 7.1 s with one when it was quiet
@@ -81,7 +85,9 @@ def _read_safetensors(blob: bytes) -> dict[str, np.ndarray]:
             continue
         dt = np.dtype(dtypes[info["dtype"]])
         a, b = info["data_offsets"]
-        out[name] = np.frombuffer(blob, dtype=dt, count=(b - a) // dt.itemsize, offset=base + a).reshape(info["shape"])
+        # A copy, not a view: a view would keep the whole 90 MB file alive beside the arrays made from it.
+        tensor = np.frombuffer(blob, dtype=dt, count=(b - a) // dt.itemsize, offset=base + a)
+        out[name] = tensor.reshape(info["shape"]).copy()
     return out
 
 
@@ -139,6 +145,7 @@ class SentenceEncoder:
         if hashlib.sha256(blob).hexdigest() != WEIGHTS_SHA256:
             raise EncoderUnavailable(f"{DISTRIBUTION}: model.safetensors does not match the published weights")
         t = _read_safetensors(blob)
+        del blob  # the arrays are copies (see _read_safetensors)
         self.version = f"{DISTRIBUTION} {importlib.metadata.version(DISTRIBUTION)}, sha256 {WEIGHTS_SHA256[:12]}"
         self.tokenizer = Tokenizer.from_str(tok_json)
         self.tokenizer.no_padding()  # the shipped tokenizer.json pads every text to 128 tokens; we batch by length
@@ -190,8 +197,7 @@ class SentenceEncoder:
         return out
 
     def _encode_sorted(self, ids: list[list[int]], order: list[int], out: np.ndarray) -> None:
-        for k in range(0, len(order), BATCH):
-            idx = order[k : k + BATCH]
+        for idx in _batches([len(ids[i]) for i in order], order, self.heads):
             width = max(len(ids[i]) for i in idx)
             tok = np.zeros((len(idx), width), dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.float32)
@@ -215,7 +221,9 @@ class SentenceEncoder:
                 np.ascontiguousarray(qkv[..., j * d : (j + 1) * d].reshape(b, n, self.heads, hd).transpose(0, 2, 1, 3))
                 for j in range(3)
             )
-            s = (q @ np.ascontiguousarray(k.transpose(0, 1, 3, 2))) * np.float32(1 / np.sqrt(hd)) + bias
+            s = q @ np.ascontiguousarray(k.transpose(0, 1, 3, 2))
+            s *= np.float32(1 / np.sqrt(hd))  # in place: one score array alive, not three
+            s += bias
             s -= s.max(-1, keepdims=True)
             np.exp(s, out=s)
             s /= s.sum(-1, keepdims=True)
@@ -225,6 +233,18 @@ class SentenceEncoder:
             x = _layer_norm(x2 + h @ L.ff_w + L.ff_b, L.ln2_w, L.ln2_b).astype(np.float32).reshape(b, n, d)
         pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
         return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+
+
+def _batches(lengths: list[int], order: list[int], heads: int) -> list[list[int]]:
+    """`order` (sorted by token length, `lengths` in the same order) cut into batches of at most BATCH
+    texts whose attention scores (batch x heads x width² float32) stay within ATTENTION_BYTES."""
+    out: list[list[int]] = []
+    for i, n in zip(order, lengths, strict=True):
+        if out and len(out[-1]) < BATCH and (len(out[-1]) + 1) * heads * n * n * 4 <= ATTENTION_BYTES:
+            out[-1].append(i)
+        else:
+            out.append([i])
+    return out
 
 
 _lock = threading.Lock()
