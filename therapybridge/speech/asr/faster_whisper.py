@@ -157,10 +157,10 @@ class WhisperTranscriber:
         that passes either). On digital silence the model writes "You" with no-speech 0.75 and
         log-probability -0.83; d11's skipped turn decodes at 0.06 and -0.28."""
         heard = [(w.start - offset, w.end - offset) for s in segments for w in s.words]
+        kwargs = transcribe_kwargs(self.cfg) | {"vad_filter": False, "vad_parameters": None}
         found: list[Segment] = []
         for start, end in unheard(speech, heard):
             piece = audio[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)]
-            kwargs = transcribe_kwargs(self.cfg) | {"vad_filter": False, "vad_parameters": None}
             again, _info = self.model.transcribe(piece, condition_on_previous_text=False, **kwargs)
             found += [_segment(seg, offset + start) for seg in again if _speech(seg) and seg.words]
         return sorted(segments + found, key=lambda s: s.start) if found else segments
